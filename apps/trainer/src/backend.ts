@@ -1,0 +1,44 @@
+// TensorFlow.js backend selection: tfjs-node-gpu, else tfjs-node, else wasm, else the pure-JS cpu backend.
+// The native bindings are optionalDependencies whose install downloads libtensorflow; offline they are
+// absent and their dynamic import rejects (any error, not only ERR_MODULE_NOT_FOUND), so we fall back.
+import * as tf from "@tensorflow/tfjs";
+
+export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+
+let chosen: BackendName | null = null;
+
+/**
+ * Initialise the fastest available backend once and return its name (printed by every command).
+ * @example const name = await initBackend(); // "wasm" on a machine without libtensorflow
+ */
+export async function initBackend(prefer?: BackendName): Promise<BackendName> {
+  if (chosen) return chosen;
+  const order: BackendName[] = prefer ? [prefer] : ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+  for (const name of order) {
+    if (await tryBackend(name)) {
+      chosen = name;
+      return name;
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could be initialised (tried ${order.join(", ")})`);
+}
+
+async function tryBackend(name: BackendName): Promise<boolean> {
+  try {
+    if (name === "tensorflow-gpu") await import("@tensorflow/tfjs-node-gpu" as string);
+    if (name === "tensorflow") await import("@tensorflow/tfjs-node" as string);
+    if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
+    const backend = name === "tensorflow-gpu" ? "tensorflow" : name;
+    if (!(await tf.setBackend(backend))) return false;
+    await tf.ready();
+    if (name === "wasm") {
+      // The wasm module installs handlers that rethrow and exit with code 7 plus ~30 KB of minified
+      // source; restore Node's normal reporting.
+      process.removeAllListeners("uncaughtException");
+      process.removeAllListeners("unhandledRejection");
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
