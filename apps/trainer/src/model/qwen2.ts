@@ -60,14 +60,14 @@ export function forward(params: Params, c: ModelConfig, inputIds: tf.Tensor2D, o
     const h = rmsNorm(x, p(`${pre}input_layernorm.weight`), c.rmsNormEps);
     const heads = (name: string, n: number) => {
       const y = linear(h, p(`${pre}self_attn.${name}.weight`), p(`${pre}self_attn.${name}.bias`)); // [B·T, n·D]
-      return tf.transpose(tf.reshape(y, [B, T, n, D]), [0, 2, 1, 3]); // [B, T, n, D] -> [B, n, T, D]
+      return tf.transpose(tf.reshape(y, [B, T, n, D]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, T, n, D] -> [B, n, T, D]
     };
     const q = rope(heads("q_proj", H), cos, sin, rotate);
     const k = repeatKv(rope(heads("k_proj", Hkv), cos, sin, rotate), H / Hkv); // [B, H, T, D]
     const v = repeatKv(heads("v_proj", Hkv), H / Hkv);
     const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), bias); // [B, H, T, T]
     const attn = tf.matMul(tf.softmax(scores), v); // [B, H, T, D]
-    const merged = tf.reshape(tf.transpose(attn, [0, 2, 1, 3]), [B * T, H * D]); // [B, H, T, D] -> [B·T, H·D]
+    const merged = tf.reshape(tf.transpose(attn, [0, 2, 1, 3]), [B * T, H * D]) as tf.Tensor2D; // [B, H, T, D] -> [B·T, H·D]
     x = tf.add(x, linear(merged, p(`${pre}self_attn.o_proj.weight`)));
 
     const h2 = rmsNorm(x, p(`${pre}post_attention_layernorm.weight`), c.rmsNormEps);

@@ -15,7 +15,7 @@ export function referenceLogits(w: ParamValues, c: ModelConfig, ids: number[], m
   const T = ids.length;
   let pos = 0;
   const positions = mask.map((m) => (m ? pos++ : 0));
-  let x = ids.map((id) => Float64Array.from(get("model.embed_tokens.weight").subarray(id * d, (id + 1) * d)));
+  let x: Float64Array[] = ids.map((id) => Float64Array.from(get("model.embed_tokens.weight").subarray(id * d, (id + 1) * d)));
   for (let l = 0; l < c.numLayers; l++) {
     const pre = `model.layers.${l}.`;
     const h = x.map((row) => rmsNorm(row, get(`${pre}input_layernorm.weight`), c.rmsNormEps));
