@@ -1,0 +1,73 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../backend";
+import { validateModelConfig, type ModelConfig } from "../model/config";
+import { disposeParams, initParams } from "../model/params";
+import { forward } from "../model/qwen2";
+import { loadCheckpoint, saveCheckpoint } from "./save-load";
+
+const cfg: ModelConfig = validateModelConfig({
+  vocabSize: 11, hiddenSize: 16, intermediateSize: 24, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 4,
+  maxPositions: 32, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: true, bosTokenId: 0, eosTokenId: 0,
+});
+const tokenizerJson = JSON.stringify({ version: "1.0", model: { type: "BPE", vocab: Object.fromEntries("abcdefghijk".split("").map((c, i) => [c, i])), merges: [] } });
+const training = { command: "pretrain" as const, config: { steps: 0 }, seed: 1, backend: "wasm", steps: 0, metrics: {} };
+
+describe("checkpoint directory", () => {
+  const root = mkdtempSync(join(tmpdir(), "tether-ckpt-"));
+  beforeAll(async () => {
+    await initBackend();
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  for (const tied of [true, false]) {
+    it(`save → load gives identical logits (${tied ? "tied" : "untied"} head) and stores a tied head once`, () => {
+      const c = { ...cfg, tieWordEmbeddings: tied };
+      const dir = join(root, `ckpt-${tied}`);
+      const params = initParams(c, 3);
+      const m = saveCheckpoint({ dir, kind: "reference", config: c, params, files: { "tokenizer.json": tokenizerJson }, training });
+      expect(m.id).toMatch(/^reference-pretrain-[0-9a-f]{10}$/);
+      const header = readFileSync(join(dir, "model.safetensors"));
+      expect(header.toString("utf8", 8, 8 + Number(header.readBigUInt64LE(0))).includes("lm_head.weight")).toBe(!tied);
+      const loaded = loadCheckpoint(dir);
+      const ids = tf.tensor2d([[1, 2, 3, 4]], undefined, "int32");
+      const [a, b] = tf.tidy(() => [forward(params, c, ids).logits.dataSync(), forward(loaded.params, loaded.config, ids).logits.dataSync()]);
+      expect(b).toEqual(a);
+      const hf = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+      expect(hf).toMatchObject({ model_type: "qwen2", hidden_size: 16, num_key_value_heads: 2, tie_word_embeddings: tied });
+      disposeParams(params);
+      disposeParams(loaded.params);
+    });
+  }
+
+  it("manifest hashes are the files' sha256 (independently recomputed) and tampering is refused", () => {
+    const dir = join(root, "tamper");
+    const params = initParams(cfg, 4);
+    const m = saveCheckpoint({ dir, kind: "reference", config: cfg, params, files: { "tokenizer.json": tokenizerJson }, training });
+    for (const [path, { sha256, bytes }] of Object.entries(m.files)) {
+      const data = readFileSync(join(dir, path));
+      expect(createHash("sha256").update(data).digest("hex")).toBe(sha256);
+      expect(data.length).toBe(bytes);
+    }
+    expect(Object.keys(m.files).sort()).toEqual(["config.json", "model.safetensors", "tokenizer.json"]);
+    const weights = readFileSync(join(dir, "model.safetensors"));
+    weights[weights.length - 1] ^= 1;
+    writeFileSync(join(dir, "model.safetensors"), weights);
+    expect(() => loadCheckpoint(dir)).toThrow(/model\.safetensors: sha256 [0-9a-f]+, manifest says/);
+    writeFileSync(join(dir, "extra.txt"), "x");
+    expect(() => loadCheckpoint(dir)).toThrow(/extra\.txt: not in manifest/);
+    disposeParams(params);
+  });
+
+  it("a policy without a reference id is refused by the manifest schema", () => {
+    const params = initParams(cfg, 5);
+    expect(() =>
+      saveCheckpoint({ dir: join(root, "policy"), kind: "policy", config: cfg, params, files: { "tokenizer.json": tokenizerJson }, training: { ...training, command: "sft" } }),
+    ).toThrow(/reference_id.*required for a policy/);
+    disposeParams(params);
+  });
+});
