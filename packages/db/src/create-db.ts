@@ -1,0 +1,129 @@
+// createDb: the one factory for a database handle — embedded PGlite by default, PostgreSQL via postgres.js — with close().
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import type { SQL } from "drizzle-orm";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres, { type Sql } from "postgres";
+import * as schema from "./schema";
+
+/** Drizzle database over either driver; callers never need to know which. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** What createDb accepts: nothing (embedded default), a URL or data-dir path, or a client the caller owns. */
+export type DbTarget = string | PGlite | Sql;
+
+export interface DbHandle {
+  db: Db;
+  kind: "pglite" | "postgres";
+  /** Human-readable target without credentials, e.g. "PostgreSQL 127.0.0.1:5432/test", "PGlite /srv/.tether/pgdata". */
+  label: string;
+  /** Ends the client if createDb made it (a caller's client is left open). Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Directory of the embedded database: `<TETHER_DATA_DIR or .tether>/pgdata`, absolute.
+ * @example defaultDataDir({ TETHER_DATA_DIR: "/var/lib/tether" }) // "/var/lib/tether/pgdata"
+ */
+export function defaultDataDir(env: Record<string, string | undefined> = process.env): string {
+  return resolve(env.TETHER_DATA_DIR || ".tether", "pgdata");
+}
+
+/**
+ * Opens a database handle. Nothing connects at import time; PGlite boots here (in memory ~5 s, a new
+ * data dir ~9 s, reopening one ~1 s), postgres.js connects lazily on the first query.
+ *
+ * - `undefined` → PGlite in `defaultDataDir()`;
+ * - `"postgres://…"` / `"postgresql://…"` → postgres.js;
+ * - `"memory://"` → in-memory PGlite;
+ * - `"file:///dir"` or any other string without a URL scheme → PGlite data directory (created if missing);
+ * - a `PGlite` instance or postgres.js `Sql` client → used as is; close() leaves it open. Note that
+ *   drizzle's postgres-js driver makes the client return timestamps and dates as strings (it parses them itself).
+ *
+ * @example
+ * const handle = await createDb(process.env.DATABASE_URL);
+ * try { await handle.db.select().from(requests).limit(10); } finally { await handle.close(); }
+ */
+export async function createDb(target?: DbTarget): Promise<DbHandle> {
+  if (target === undefined) return openPglite(defaultDataDir());
+  if (typeof target === "string") {
+    if (/^postgres(ql)?:\/\//i.test(target)) return openPostgres(target);
+    if (/^memory:\/\/$/i.test(target)) return openPglite(undefined);
+    if (/^file:\/\//i.test(target)) return openPglite(fileURLToPath(target));
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(target);
+    if (scheme) {
+      throw new RangeError(
+        `createDb: target has unsupported scheme "${scheme[1]}:" (use postgres://, postgresql://, memory://, file:// or a directory path)`,
+      );
+    }
+    if (target.trim() === "") throw new RangeError("createDb: target must not be an empty string");
+    return openPglite(resolve(target));
+  }
+  if (target instanceof PGlite) return wrapPglite(target, "PGlite (caller's instance)", false);
+  if (typeof target === "function" && typeof target.end === "function") {
+    return wrapPostgres(target, "PostgreSQL (caller's client)", false);
+  }
+  throw new TypeError("createDb: target must be undefined, a string, a PGlite instance or a postgres.js client");
+}
+
+async function openPglite(dataDir: string | undefined): Promise<DbHandle> {
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir ?? "memory://");
+  return wrapPglite(client, dataDir === undefined ? "PGlite (in memory)" : `PGlite ${dataDir}`, true);
+}
+
+function openPostgres(url: string): DbHandle {
+  // Notices ("schema drizzle already exists, skipping") would otherwise be printed on every migrate.
+  const client = postgres(url, { onnotice: () => {} });
+  return wrapPostgres(client, `PostgreSQL ${describeUrl(url)}`, true);
+}
+
+function wrapPglite(client: PGlite, label: string, owned: boolean): DbHandle {
+  const db = drizzlePglite(client, { schema });
+  return handle(db, "pglite", label, async () => {
+    if (owned && !client.closed) await client.close();
+  });
+}
+
+function wrapPostgres(client: Sql, label: string, owned: boolean): DbHandle {
+  const db = drizzlePostgres(client, { schema });
+  return handle(db, "postgres", label, async () => {
+    if (owned) await client.end({ timeout: 5 });
+  });
+}
+
+function handle(db: Db, kind: DbHandle["kind"], label: string, end: () => Promise<void>): DbHandle {
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    kind,
+    label,
+    // Every caller of close() waits for the same shutdown, however often it is called.
+    close: () => (closing ??= end()),
+  };
+}
+
+/** host:port/database of a PostgreSQL URL, without user or password. */
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || "localhost"}:${u.port || "5432"}${u.pathname || "/"}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+/**
+ * Runs a raw SQL query and returns its rows on either driver (postgres.js returns an array,
+ * PGlite an object with `rows`). For queries drizzle's builder cannot express.
+ * @example const [{ n }] = await selectRows<{ n: number }>(db, sql`select count(*)::int as n from requests`);
+ */
+export async function selectRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  if (Array.isArray(result)) return result as T[];
+  return (result as { rows: T[] }).rows;
+}

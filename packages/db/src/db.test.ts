@@ -1,0 +1,9 @@
+// The shared database suite on each backend: PGlite (in memory, booted once for the file) always, PostgreSQL when TEST_DATABASE_URL is set.
+import { createDb } from "./create-db";
+import { defineDbSuite } from "./db-suite";
+
+const postgresUrl = process.env.TEST_DATABASE_URL;
+
+defineDbSuite("pglite", () => createDb("memory://"), { fresh: true });
+// Not `fresh`: a CI database may be shared with other suites and re-used across runs.
+defineDbSuite("postgres", () => createDb(postgresUrl!), { skip: !postgresUrl, fresh: false });
