@@ -47,6 +47,7 @@ export function forward(params: Params, c: ModelConfig, inputIds: tf.Tensor2D, o
   const positions = opts.positionIds ?? defaultPositions(mask);
   const [cos, sin] = ropeTables(c, positions); // [B, 1, T, D]
   const bias = attentionBias(mask, T); // [B, 1, T, T]
+  const groupBias = H === Hkv ? bias : tf.concat(new Array<tf.Tensor4D>(H / Hkv).fill(bias), 2); // [B, 1, rep·T, T]
   const rotate = rotateHalfMatrix(D);
 
   // Embedding as one-hot · E keeps the gradient a plain 2-D product (wasm has no gather gradient).
@@ -62,11 +63,15 @@ export function forward(params: Params, c: ModelConfig, inputIds: tf.Tensor2D, o
       const y = linear(h, p(`${pre}self_attn.${name}.weight`), p(`${pre}self_attn.${name}.bias`)); // [B·T, n·D]
       return tf.transpose(tf.reshape(y, [B, T, n, D]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, T, n, D] -> [B, n, T, D]
     };
-    const q = rope(heads("q_proj", H), cos, sin, rotate);
-    const k = repeatKv(rope(heads("k_proj", Hkv), cos, sin, rotate), H / Hkv); // [B, H, T, D]
-    const v = repeatKv(heads("v_proj", Hkv), H / Hkv);
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), bias); // [B, H, T, T]
-    const attn = tf.matMul(tf.softmax(scores), v); // [B, H, T, D]
+    const q = rope(heads("q_proj", H), cos, sin, rotate); // [B, H, T, D]
+    const k = rope(heads("k_proj", Hkv), cos, sin, rotate); // [B, Hkv, T, D]
+    const v = heads("v_proj", Hkv);
+    // GQA without copying k/v: query head h = g·rep + r reads kv head g (Hugging Face repeat_kv order),
+    // so group the rep query heads of each kv head along the time axis.
+    const rep = H / Hkv;
+    const qGrouped = tf.reshape(q, [B, Hkv, rep * T, D]); // [B, H, T, D] -> [B, Hkv, rep·T, D]
+    const scores = tf.add(tf.mul(tf.matMul(qGrouped, k, false, true), 1 / Math.sqrt(D)), groupBias); // [B, Hkv, rep·T, T]
+    const attn = tf.reshape(tf.matMul(tf.softmax(scores), v), [B, H, T, D]); // [B, Hkv, rep·T, D] -> [B, H, T, D]
     const merged = tf.reshape(tf.transpose(attn, [0, 2, 1, 3]), [B * T, H * D]) as tf.Tensor2D; // [B, H, T, D] -> [B·T, H·D]
     x = tf.add(x, linear(merged, p(`${pre}self_attn.o_proj.weight`)));
 
@@ -123,13 +128,6 @@ function rope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D, rotate: tf.Ten
   const [B, n, T, D] = x.shape;
   const rotated = tf.reshape(mm(tf.reshape(x, [B * n * T, D]) as tf.Tensor2D, rotate), [B, n, T, D]);
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
-}
-
-// [B, Hkv, T, D] -> [B, Hkv·rep, T, D], query head h reading kv head ⌊h / rep⌋ (Hugging Face repeat_kv).
-function repeatKv(x: tf.Tensor4D, rep: number): tf.Tensor4D {
-  if (rep === 1) return x;
-  const [B, n, T, D] = x.shape;
-  return tf.reshape(tf.tile(tf.expandDims(x, 2), [1, 1, rep, 1, 1]), [B, n * rep, T, D]);
 }
 
 // Additive bias [B, 1, T, T]: −∞ above the diagonal (causal) and at padded keys.

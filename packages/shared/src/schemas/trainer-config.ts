@@ -125,6 +125,11 @@ const base = z.strictObject({
   onnxVariant: oneOf(["auto", "standard", "fused"]).default("auto"), // export: graph variant; auto = fastest that passes parity
 });
 
+/** Config keys that are CLI flags (camelCase; `--group-size` is groupSize). command/input are positional. */
+export const TRAINER_FLAG_KEYS: readonly string[] = Object.keys(base.shape).filter(
+  (k) => !["command", "input", "sweepBetas", "sweepKlOn"].includes(k),
+);
+
 /** `sweep --beta 0,0.1 --kl-on task,replay`: the list flags feed sweepBetas/sweepKlOn, not the single-run fields. */
 function routeSweepLists(raw: unknown): unknown {
   if (typeof raw !== "object" || raw === null || (raw as { command?: unknown }).command !== "sweep") return raw;

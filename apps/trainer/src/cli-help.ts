@@ -1,0 +1,47 @@
+// Help text of tether-train and the list of accepted flags (derived from the shared config schema).
+import { TRAINER_FLAG_KEYS, type TrainerCommand } from "@tether/shared/schemas/trainer-config";
+
+/** Every accepted --flag, kebab-case. */
+export const FLAG_NAMES: readonly string[] = TRAINER_FLAG_KEYS.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
+
+const COMMON = `common flags:
+  --preset tiny|small|<config.json>   model shape (tiny ≈ 100k params, small: d=256, 4 layers)
+  --steps N  --batch N  --lr X  --seed N  --out <dir>  --warmup-steps N  --grad-clip X  --weight-decay X
+  --backend auto|node-gpu|node|wasm|cpu  (auto: tfjs-node-gpu, else tfjs-node, else wasm, else cpu)
+  --eval-every N  --eval-samples N  --freeze "0:0,1:0.1,*:1"  (per-layer update scales α_l)`;
+
+export const COMMAND_HELP: Record<TrainerCommand, string> = {
+  pretrain: `tether-train pretrain [flags]
+  Train a reference model from scratch on the bundled arithmetic corpus (or --data <file.jsonl> with
+  {"prompt","completion"} lines). Writes a reference checkpoint to --out (default runs/pretrain-<preset>-s<seed>).
+${COMMON}`,
+  sft: `tether-train sft --reference <ckpt> [flags]
+  Supervised fine-tuning: cross-entropy + β·KL to the reference. --kl forward|reverse|mixed (--kl-mix λ),
+  --beta X, --beta-controller fixed|target|ratio, --kl-on task|replay|both.
+${COMMON}`,
+  grpo: `tether-train grpo --reference <ckpt> [flags]
+  Group-relative policy optimisation with a verifiable reward: --group-size G, --clip-eps ε,
+  --kl-estimator k1|k2|k3, --kl-in loss|reward, --beta X, --beta-controller fixed|target|ratio.
+${COMMON}`,
+  sweep: `tether-train sweep --reference <ckpt> --beta 0,0.1,0.5 --kl-on task,replay [flags]
+  One training per (β, kl-on); writes report/ with metrics.jsonl per run, PNG plots and report.md.
+${COMMON}`,
+  export: `tether-train export <ckpt>
+  ONNX decoder with KV cache and sketch outputs (onnx/model.onnx) + sketch.json.`,
+  "import-hf": `tether-train import-hf <dir> --out <ckpt>
+  A local Hugging Face Qwen2 folder (safetensors bf16/fp16/fp32, sharded or not) into a checkpoint.`,
+};
+
+export function usage(): string {
+  return `tether-train <command> [flags]
+
+commands:
+  pretrain   train a reference from scratch
+  sft        KL-regularised supervised fine-tuning
+  grpo       KL-regularised group-relative policy optimisation
+  sweep      β × kl-on sweep with a report
+  export     ONNX + sketch statistics
+  import-hf  Hugging Face Qwen2 folder → checkpoint
+
+\`tether-train <command> --help\` lists a command's flags.`;
+}
