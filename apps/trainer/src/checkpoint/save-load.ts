@@ -9,7 +9,7 @@ import { manifest as manifestSchema, type Manifest, type ManifestInput } from "@
 import { issueLines } from "@tether/shared/schemas/common";
 import { countParams, parameterSpecs, type Params } from "../model/params";
 import { fromHfConfig, toHfConfig, type ModelConfig } from "../model/config";
-import { hashDirectory, verifyCheckpoint } from "./files";
+import { hashDirectory, sha256File, verifyCheckpoint } from "./files";
 
 export interface SaveCheckpointOptions {
   dir: string;
@@ -24,6 +24,8 @@ export interface SaveCheckpointOptions {
   name?: string;
   /** Id override; default `<kind>-<command>-<first 10 hex of the weights' sha256>` (content-addressed). */
   id?: string;
+  /** Files that must name the checkpoint id (eval.json): written once the id is known, before hashing. */
+  filesNamingId?: (id: string) => Record<string, string>;
 }
 
 /**
@@ -41,6 +43,8 @@ export function saveCheckpoint(o: SaveCheckpointOptions): Manifest {
   writeFileSync(join(o.dir, "model.safetensors"), encodeSafetensors(tensors, { format: "pt" }));
   writeFileSync(join(o.dir, "config.json"), `${JSON.stringify(toHfConfig(o.config), null, 2)}\n`);
   for (const [name, contents] of Object.entries(o.files)) writeFileSync(join(o.dir, name), contents);
+  const id = o.id ?? `${o.kind}-${o.training.command}-${sha256File(join(o.dir, "model.safetensors")).slice(0, 10)}`;
+  for (const [name, contents] of Object.entries(o.filesNamingId?.(id) ?? {})) writeFileSync(join(o.dir, name), contents);
 
   const files = hashDirectory(o.dir);
   const tokenizer = files["tokenizer.json"];
@@ -48,7 +52,7 @@ export function saveCheckpoint(o: SaveCheckpointOptions): Manifest {
   const tokenizerJson = JSON.parse(readFileSync(join(o.dir, "tokenizer.json"), "utf8")) as { model?: { vocab?: object }; added_tokens?: unknown[] };
   const tokenizerConfig = o.files["tokenizer_config.json"];
   const input: ManifestInput = {
-    id: o.id ?? `${o.kind}-${o.training.command}-${files["model.safetensors"]!.sha256.slice(0, 10)}`,
+    id,
     kind: o.kind,
     name: o.name,
     created_at: new Date().toISOString(),

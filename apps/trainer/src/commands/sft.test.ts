@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { evalReport } from "@tether/shared/schemas/eval";
+import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
+import { verifyCheckpoint } from "../checkpoint/files";
+import { pretrain } from "./pretrain";
+import { sft } from "./sft";
+
+describe("sft (tiny)", () => {
+  const root = mkdtempSync(join(tmpdir(), "tether-sft-"));
+  const reference = join(root, "ref");
+  const quiet = () => {};
+  beforeAll(async () => {
+    await pretrain(parseTrainerConfig({ command: "pretrain", steps: "60", batch: "32", lr: "3e-3", seed: "3", evalSamples: "16", evalEvery: "0", out: reference }), quiet);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const run = (beta: string, klOn: string, out: string) =>
+    sft(
+      parseTrainerConfig({
+        command: "sft", reference, beta, klOn, steps: "40", batch: "16", lr: "3e-3", seed: "5", evalSamples: "32", evalEvery: "0", out: join(root, out),
+      }),
+      quiet,
+    );
+
+  it("a strong KL anchor keeps the policy closer to the reference than no anchor", async () => {
+    const free = await run("0", "task", "b0");
+    const anchored = await run("5", "task", "b5");
+    expect(free.eval.meanTokenKl).toBeGreaterThan(0.05);
+    expect(anchored.eval.meanTokenKl).toBeLessThan(0.5 * free.eval.meanTokenKl);
+  });
+
+  it("writes a verified policy checkpoint whose eval.json names it and its reference", async () => {
+    const result = await run("0.5", "both", "both");
+    const m = verifyCheckpoint(result.dir);
+    expect(m.kind).toBe("policy");
+    expect(m.reference_id).toMatch(/^reference-pretrain-/);
+    expect(m.parent_id).toBe(m.reference_id);
+    const e = evalReport.parse(JSON.parse(readFileSync(join(result.dir, "eval.json"), "utf8")));
+    expect(e.checkpoint_id).toBe(m.id);
+    expect(e.held_out.samples).toBe(32);
+    expect(e.kl.per_request_kl_mean.count).toBe(32);
+    const metrics = readFileSync(join(result.dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(metrics.filter((x) => "kl" in x && "beta" in x)).toHaveLength(40);
+  });
+
+  it("refuses a missing reference with one clear message", async () => {
+    await expect(
+      sft(parseTrainerConfig({ command: "sft", reference: join(root, "nope"), steps: "1" }), quiet),
+    ).rejects.toThrow(/--reference: .*nope is not a checkpoint directory/);
+  });
+});
