@@ -6,11 +6,13 @@ import { ConfigError } from "@tether/shared/schemas/common";
 import { TRAINER_COMMANDS, parseTrainerConfig, type TrainerCommand } from "@tether/shared/schemas/trainer-config";
 import { pretrain } from "./commands/pretrain";
 import { sft } from "./commands/sft";
+import { grpo } from "./commands/grpo";
 import { COMMAND_HELP, FLAG_NAMES, usage } from "./cli-help";
 
 const RUNNERS: Partial<Record<TrainerCommand, (cfg: ReturnType<typeof parseTrainerConfig>) => Promise<unknown>>> = {
   pretrain,
   sft,
+  grpo,
 };
 
 /** kebab-case flag → camelCase config key. */
