@@ -7,12 +7,14 @@ import { TRAINER_COMMANDS, parseTrainerConfig, type TrainerCommand } from "@teth
 import { pretrain } from "./commands/pretrain";
 import { sft } from "./commands/sft";
 import { grpo } from "./commands/grpo";
+import { sweep } from "./commands/sweep";
 import { COMMAND_HELP, FLAG_NAMES, usage } from "./cli-help";
 
 const RUNNERS: Partial<Record<TrainerCommand, (cfg: ReturnType<typeof parseTrainerConfig>) => Promise<unknown>>> = {
   pretrain,
   sft,
   grpo,
+  sweep,
 };
 
 /** kebab-case flag → camelCase config key. */

@@ -1,0 +1,34 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
+import { pretrain } from "./pretrain";
+import { sweep } from "./sweep";
+
+describe("sweep (tiny)", () => {
+  const root = mkdtempSync(join(tmpdir(), "tether-sweep-"));
+  const reference = join(root, "ref");
+  const quiet = () => {};
+  beforeAll(async () => {
+    await pretrain(parseTrainerConfig({ command: "pretrain", steps: "40", batch: "32", lr: "3e-3", seed: "2", evalSamples: "16", evalEvery: "0", out: reference }), quiet);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("runs every (kl-on, β) and writes metrics per run, PNG plots and a report table", async () => {
+    const out = join(root, "report");
+    const cfg = parseTrainerConfig({ command: "sweep", reference, beta: "0,2", klOn: "task,replay", steps: "8", batch: "8", lr: "3e-3", seed: "1", evalSamples: "16", evalEvery: "4", out });
+    const result = await sweep(cfg, quiet, ["sweep", "--beta", "0,2"]);
+    expect(result.runs.map((r) => r.id)).toEqual(["beta-0_kl-on-task", "beta-2_kl-on-task", "beta-0_kl-on-replay", "beta-2_kl-on-replay"]);
+    for (const r of result.runs) expect(existsSync(join(out, "runs", r.id, "metrics.jsonl"))).toBe(true);
+    for (const png of ["kl_vs_step.png", "reward_vs_step.png", "kl_vs_reward.png", "retention_vs_beta.png"]) {
+      const bytes = readFileSync(join(out, png));
+      expect(bytes.subarray(1, 4).toString("latin1")).toBe("PNG");
+    }
+    const md = readFileSync(result.reportPath, "utf8");
+    expect(md).toContain("npm run train -- sweep --beta 0,2");
+    // the β = 2 run of each kl-on appears in the table with its measured KL
+    const run = result.runs.find((r) => r.id === "beta-2_kl-on-task")!;
+    expect(md).toContain(run.finalKl.toFixed(4));
+  });
+});

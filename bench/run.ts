@@ -1,0 +1,18 @@
+// `npm run bench -- <name>`: runs one benchmark (or all). Each prints its numbers with the backend and load.
+import { benchTrain } from "./train-throughput";
+
+const BENCHES: Record<string, () => Promise<void>> = {
+  train: () => benchTrain(),
+};
+
+const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const selected = names.length ? names : Object.keys(BENCHES);
+for (const name of selected) {
+  const bench = BENCHES[name];
+  if (!bench) {
+    console.error(`bench: unknown benchmark "${name}" (available: ${Object.keys(BENCHES).join(", ")})`);
+    process.exitCode = 2;
+    continue;
+  }
+  await bench();
+}
