@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../backend";
@@ -60,6 +61,42 @@ describe("checkpoint directory", () => {
     expect(() => loadCheckpoint(dir)).toThrow(/model\.safetensors: sha256 [0-9a-f]+, manifest says/);
     writeFileSync(join(dir, "extra.txt"), "x");
     expect(() => loadCheckpoint(dir)).toThrow(/extra\.txt: not in manifest/);
+    disposeParams(params);
+  });
+
+  it("model.safetensors read by Python's stdlib has exactly the Hugging Face Qwen2 names and shapes", () => {
+    const dir = join(root, "names");
+    const params = initParams(cfg, 6);
+    saveCheckpoint({ dir, kind: "reference", config: cfg, params, files: { "tokenizer.json": tokenizerJson }, training });
+    const py = spawnSync("python3", ["-c", [
+      "import json, struct, sys",
+      "raw = open(sys.argv[1], 'rb').read()",
+      "(n,) = struct.unpack('<Q', raw[:8])",
+      "h = json.loads(raw[8:8 + n])",
+      "print(json.dumps({'meta': h.pop('__metadata__', {}), 't': {k: [v['dtype'], v['shape']] for k, v in h.items()}}))",
+    ].join("\n"), join(dir, "model.safetensors")], { encoding: "utf8" });
+    expect(py.status, py.stderr).toBe(0);
+    const { meta, t } = JSON.parse(py.stdout);
+    expect(meta).toEqual({ format: "pt" }); // transformers refuses safetensors without it
+    // d = 16, 4 heads × 4, 2 kv heads × 4, intermediate 24, vocab 11, 2 layers, tied head
+    const expected: Record<string, number[]> = { "model.embed_tokens.weight": [11, 16], "model.norm.weight": [16] };
+    for (const l of [0, 1]) {
+      Object.assign(expected, {
+        [`model.layers.${l}.input_layernorm.weight`]: [16],
+        [`model.layers.${l}.post_attention_layernorm.weight`]: [16],
+        [`model.layers.${l}.self_attn.q_proj.weight`]: [16, 16],
+        [`model.layers.${l}.self_attn.q_proj.bias`]: [16],
+        [`model.layers.${l}.self_attn.k_proj.weight`]: [8, 16],
+        [`model.layers.${l}.self_attn.k_proj.bias`]: [8],
+        [`model.layers.${l}.self_attn.v_proj.weight`]: [8, 16],
+        [`model.layers.${l}.self_attn.v_proj.bias`]: [8],
+        [`model.layers.${l}.self_attn.o_proj.weight`]: [16, 16],
+        [`model.layers.${l}.mlp.gate_proj.weight`]: [24, 16],
+        [`model.layers.${l}.mlp.up_proj.weight`]: [24, 16],
+        [`model.layers.${l}.mlp.down_proj.weight`]: [16, 24],
+      });
+    }
+    expect(t).toEqual(Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, ["F32", v]])));
     disposeParams(params);
   });
 
