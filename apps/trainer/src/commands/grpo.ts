@@ -26,6 +26,7 @@ import { klLoss, tokenKlTensor, tokenLogprobs } from "../train/losses";
 import { Adam } from "../train/optimizer";
 import { evaluatePolicy, type PolicyEval } from "../train/policy-eval";
 import { Progress } from "../train/progress";
+import { Snapshots } from "../train/snapshot";
 import { rolloutBatch } from "../train/rollout";
 import { savePolicy } from "../train/save-policy";
 import { learningRate } from "../train/schedule";
@@ -62,8 +63,10 @@ export async function grpo(cfg: TrainerConfig, log: (line: string) => void = con
   const adam = new Adam(policy.params, adamOptions(cfg), updateScales(cfg, model));
   const controller = new BetaController({ kind: cfg.betaController, beta: cfg.beta, klTarget: cfg.klTarget, horizon: cfg.controllerHorizon, window: cfg.ratioWindow });
   const schedule = { peak: cfg.lr, floor: cfg.lr * cfg.minLrRatio, warmup: cfg.warmupSteps, total: cfg.steps };
-  const progress = new Progress({ label: `grpo β=${cfg.beta}`, totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl") });
-  const replayBatches = shuffledBatches(replayRows, { batchSize: cfg.replayBatch, seed: cfg.seed + 1 });
+  const snapshots = new Snapshots(dir, cfg.saveEvery, policy.params, adam, controller);
+  const start = cfg.resume ? snapshots.restore() : { step: 0, tokens: 0 };
+  const progress = new Progress({ label: `grpo β=${cfg.beta}`, totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl"), resume: cfg.resume });
+  const replayBatches = shuffledBatches(replayRows, { batchSize: cfg.replayBatch, seed: cfg.seed + 1, startStep: start.step });
   const evaluate = () =>
     evaluatePolicy(policy.params, reference.params, model, tok, taskHeldOut, baseHeldOut, { seed: cfg.seed, maxNewTokens: EVAL_MAX_TOKENS });
   const logEval = (step: number, e: PolicyEval) =>
@@ -71,11 +74,11 @@ export async function grpo(cfg: TrainerConfig, log: (line: string) => void = con
       step, heldout_kl: e.meanTokenKl, task_accuracy: e.taskAccuracy, task_reward: e.taskAccuracy, base_accuracy: e.baseAccuracy,
       base_retention: e.referenceBaseAccuracy > 0 ? e.baseAccuracy / e.referenceBaseAccuracy : 1,
     });
-  let tokens = 0;
+  let tokens = start.tokens;
   let last: Record<string, number> = {};
   const taskKl = cfg.klOn !== "replay";
 
-  for (const { step, items } of shuffledBatches(prompts, { batchSize: cfg.batch, seed: cfg.seed })) {
+  for (const { step, items } of shuffledBatches(prompts, { batchSize: cfg.batch, seed: cfg.seed, startStep: start.step })) {
     if (step >= cfg.steps) break;
     const beta = controller.beta;
     // 1) rollouts, group by group
@@ -141,8 +144,10 @@ export async function grpo(cfg: TrainerConfig, log: (line: string) => void = con
     tokens += stepTokens;
     progress.update({ step: step + 1, ...last }, stepTokens);
     if (cfg.evalEvery > 0 && (step + 1) % cfg.evalEvery === 0 && step + 1 < cfg.steps) logEval(step + 1, await evaluate());
+    if (snapshots.due(step + 1, cfg.steps)) snapshots.save(step + 1, tokens);
   }
   progress.stop();
+  snapshots.clear();
 
   const result = await evaluate();
   logEval(cfg.steps, result);

@@ -21,6 +21,7 @@ import { answerAccuracy, heldOutLoss } from "../train/evaluate";
 import { crossEntropy } from "../train/losses";
 import { Adam } from "../train/optimizer";
 import { Progress } from "../train/progress";
+import { Snapshots } from "../train/snapshot";
 import { learningRate } from "../train/schedule";
 import { adamOptions, modelConfigFor, setupBackend, updateScales } from "../train/setup";
 
@@ -55,13 +56,15 @@ export async function pretrain(cfg: TrainerConfig, log: (line: string) => void =
   const params = initParams(model, cfg.seed);
   const adam = new Adam(params, adamOptions(cfg), updateScales(cfg, model));
   const schedule = { peak: cfg.lr, floor: cfg.lr * cfg.minLrRatio, warmup: cfg.warmupSteps, total: cfg.steps };
+  const snapshots = new Snapshots(dir, cfg.saveEvery, params, adam);
+  const start = cfg.resume ? snapshots.restore() : { step: 0, tokens: 0 };
   const initialLoss = heldOutLoss(params, model, heldOutRows, tok.padId);
-  const progress = new Progress({ label: "pretrain", totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl") });
-  progress.log({ step: 0, heldout_loss: initialLoss });
-  let tokens = 0;
+  const progress = new Progress({ label: "pretrain", totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl"), resume: cfg.resume });
+  if (!cfg.resume) progress.log({ step: 0, heldout_loss: initialLoss });
+  let tokens = start.tokens;
   let last: Record<string, number> = {};
 
-  for (const { step, items } of shuffledBatches(rows, { batchSize: cfg.batch, seed: cfg.seed })) {
+  for (const { step, items } of shuffledBatches(rows, { batchSize: cfg.batch, seed: cfg.seed, startStep: start.step })) {
     if (step >= cfg.steps) break;
     const batch = collate(items, tok.padId);
     const lr = learningRate(schedule, step);
@@ -78,8 +81,10 @@ export async function pretrain(cfg: TrainerConfig, log: (line: string) => void =
     if (cfg.evalEvery > 0 && (step + 1) % cfg.evalEvery === 0 && step + 1 < cfg.steps) {
       progress.log({ step: step + 1, heldout_loss: heldOutLoss(params, model, heldOutRows, tok.padId) });
     }
+    if (snapshots.due(step + 1, cfg.steps)) snapshots.save(step + 1, tokens);
   }
   progress.stop();
+  snapshots.clear();
 
   const finalLoss = heldOutLoss(params, model, heldOutRows, tok.padId);
   const base = await answerAccuracy(params, model, tok, heldOut);

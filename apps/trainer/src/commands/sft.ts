@@ -21,6 +21,7 @@ import { crossEntropy, klLoss } from "../train/losses";
 import { Adam } from "../train/optimizer";
 import { evaluatePolicy, type PolicyEval } from "../train/policy-eval";
 import { Progress } from "../train/progress";
+import { Snapshots } from "../train/snapshot";
 import { learningRate } from "../train/schedule";
 import { adamOptions, setupBackend, updateScales } from "../train/setup";
 
@@ -68,8 +69,10 @@ export async function sft(cfg: TrainerConfig, log: (line: string) => void = cons
   const adam = new Adam(policy.params, adamOptions(cfg), updateScales(cfg, model));
   const controller = new BetaController({ kind: cfg.betaController, beta: cfg.beta, klTarget: cfg.klTarget, horizon: cfg.controllerHorizon, window: cfg.ratioWindow });
   const schedule = { peak: cfg.lr, floor: cfg.lr * cfg.minLrRatio, warmup: cfg.warmupSteps, total: cfg.steps };
-  const progress = new Progress({ label: `sft β=${cfg.beta}`, totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl") });
-  const replayBatches = shuffledBatches(replayRows, { batchSize: cfg.replayBatch, seed: cfg.seed + 1 });
+  const snapshots = new Snapshots(dir, cfg.saveEvery, policy.params, adam, controller);
+  const start = cfg.resume ? snapshots.restore() : { step: 0, tokens: 0 };
+  const progress = new Progress({ label: `sft β=${cfg.beta}`, totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl"), resume: cfg.resume });
+  const replayBatches = shuffledBatches(replayRows, { batchSize: cfg.replayBatch, seed: cfg.seed + 1, startStep: start.step });
   const evaluate = () =>
     evaluatePolicy(policy.params, reference.params, model, tok, taskHeldOut, baseHeldOut, { seed: cfg.seed, maxNewTokens: EVAL_MAX_TOKENS });
   const logEval = (step: number, e: PolicyEval) =>
@@ -81,10 +84,10 @@ export async function sft(cfg: TrainerConfig, log: (line: string) => void = cons
       base_accuracy: e.baseAccuracy,
       base_retention: e.referenceBaseAccuracy > 0 ? e.baseAccuracy / e.referenceBaseAccuracy : 1,
     });
-  let tokens = 0;
+  let tokens = start.tokens;
   let last: Record<string, number> = {};
 
-  for (const { step, items } of shuffledBatches(taskRows, { batchSize: cfg.batch, seed: cfg.seed })) {
+  for (const { step, items } of shuffledBatches(taskRows, { batchSize: cfg.batch, seed: cfg.seed, startStep: start.step })) {
     if (step >= cfg.steps) break;
     const batch = collate(items, tok.padId);
     const task = toTensors(batch);
@@ -112,8 +115,10 @@ export async function sft(cfg: TrainerConfig, log: (line: string) => void = cons
     last = { loss: lossV!, ce: ceV!, kl: klV!, beta, lr: learningRate(schedule, step), grad_norm: gradNorm };
     progress.update({ step: step + 1, ...last }, batch.tokens);
     if (cfg.evalEvery > 0 && (step + 1) % cfg.evalEvery === 0 && step + 1 < cfg.steps) logEval(step + 1, await evaluate());
+    if (snapshots.due(step + 1, cfg.steps)) snapshots.save(step + 1, tokens);
   }
   progress.stop();
+  snapshots.clear();
 
   const result = await evaluate();
   logEval(cfg.steps, result);
