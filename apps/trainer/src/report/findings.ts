@@ -17,6 +17,7 @@
 //        MIN_TASK_SHARE × the sweep's best task accuracy, the one with the highest task accuracy; and
 //        whether replay-KL (or both) finds one where task-KL does not.
 import { betaLabel, fixed, sig, signed } from "./format";
+import { movingAverage, smoothWindow } from "./metrics";
 import { edgeMeans, mean, olsSlope, spearman, thirds } from "./stats";
 import { KL_ON_ORDER, type KlOn, type RunCurves, type SweepRunSummary } from "./types";
 
@@ -64,7 +65,9 @@ export const CLAIMS: Record<Finding["claim"], string> = {
   ii: `At β = ${TARGET_BETA} KL stays bounded while reward grows slower than at β = 0`,
   iii: "Base-task retention is higher with larger β",
   iv: "Retention follows a smooth trade-off in β, not a sharp switch",
-  v: `An operating point keeps both (retention ≥ ${MIN_RETENTION}, task accuracy ≥ ${MIN_TASK_SHARE} × best), and replay-KL finds one where task-KL does not`,
+  v:
+    `An operating point keeps both (retention ≥ ${MIN_RETENTION}, task accuracy ≥ ${MIN_TASK_SHARE} × best), ` +
+    "and replay-KL finds one where task-KL does not",
 };
 
 interface KlTrend {
@@ -78,10 +81,13 @@ interface KlTrend {
 }
 
 function klTrend(c: RunCurves): KlTrend {
-  const p = c.kl.points;
+  // Batch KL is noisy step to step: trend tests use the same moving average the plot shows.
+  const raw = c.kl.points;
+  const p = c.kl.source === "kl" ? { step: raw.step, value: movingAverage(raw.value, smoothWindow(raw.value.length)) } : raw;
   const t = thirds(p);
   const slopeLast = olsSlope(t.last.step, t.last.value);
-  const meanLast = mean(t.last.value);
+  // |mean|: a k1 batch estimate of KL can average below zero.
+  const meanLast = Math.abs(mean(t.last.value));
   return {
     rho: spearman(p.step, p.value),
     slopeFirst: olsSlope(t.first.step, t.first.value),
@@ -133,7 +139,8 @@ function claimTwo(group: SweepRunSummary[], klOn: KlOn, all: SweepRunSummary[], 
   const r = rewardGain(c);
   const r0 = base ? rewardGain(curves.get(base.id)!) : undefined;
   const slower = r0 !== undefined && r.gain < r0.gain;
-  const known = (t.meanLast <= KL_NOISE_FLOOR || Number.isFinite(t.relChangeLast)) && Number.isFinite(r.gain) && r0 !== undefined && Number.isFinite(r0.gain);
+  const klKnown = t.meanLast <= KL_NOISE_FLOOR || Number.isFinite(t.relChangeLast);
+  const known = klKnown && Number.isFinite(r.gain) && r0 !== undefined && Number.isFinite(r0.gain);
   const verdict: Verdict = !known ? "INCONCLUSIVE" : bounded && slower ? "SUPPORTED" : "NOT SUPPORTED";
   const nearest = run.beta === TARGET_BETA ? "" : ` (nearest β to ${TARGET_BETA})`;
   const runner = run.klBounded === undefined ? "" : ` The runner's own flag says KL ${run.klBounded ? "bounded" : "unbounded"}.`;
@@ -141,17 +148,14 @@ function claimTwo(group: SweepRunSummary[], klOn: KlOn, all: SweepRunSummary[], 
     `\`${run.id}\`${nearest}: KL ${bounded ? "bounded" : "not bounded"}: ${klText(c, t)}, change over the last third ` +
     `${fixed(100 * t.relChangeLast, 1)}% of its level (bounded if ≤ ${100 * BOUNDED_REL_CHANGE}% or level ≤ ${KL_NOISE_FLOOR}); ` +
     `reward ${rewardText(c, r)} vs β = 0 ${base && r0 ? `\`${base.id}\` ${rewardText(curves.get(base.id)!, r0)}` : "n/a (no β = 0 run)"}` +
-    ` — ${slower ? "slower" : "not slower"}.${runner}`;
+    ` — ${slower ? (r.gain < MIN_REWARD_RISE ? "slower (it did not rise at all)" : "slower") : "not slower"}.${runner}`;
   return { claim: "ii", klOn, verdict, detail };
 }
 
-/** Mean retention and task accuracy per distinct β, ascending. */
-function byBeta(group: SweepRunSummary[]): { beta: number; retention: number; accuracy: number }[] {
+/** Mean retention per distinct β (repeated seeds average), ascending β. */
+function byBeta(group: SweepRunSummary[]): { beta: number; retention: number }[] {
   const betas = [...new Set(group.map((r) => r.beta))].sort((a, b) => a - b);
-  return betas.map((beta) => {
-    const rs = group.filter((r) => r.beta === beta);
-    return { beta, retention: mean(rs.map((r) => r.baseRetention)), accuracy: mean(rs.map((r) => r.taskAccuracy)) };
-  });
+  return betas.map((beta) => ({ beta, retention: mean(group.filter((r) => r.beta === beta).map((r) => r.baseRetention)) }));
 }
 
 function claimThreeFour(group: SweepRunSummary[], klOn: KlOn): Finding[] {
@@ -179,14 +183,17 @@ function claimThreeFour(group: SweepRunSummary[], klOn: KlOn): Finding[] {
   }
   const jump = ret[at]! - ret[at - 1]!;
   const share = Math.abs(jump) / spread;
-  const four: Verdict = noisy ? "INCONCLUSIVE" : share < SHARP_SWITCH_SHARE ? "SUPPORTED" : "NOT SUPPORTED";
+  const sharp = share >= SHARP_SWITCH_SHARE;
+  const four: Verdict = noisy ? "INCONCLUSIVE" : sharp ? "NOT SUPPORTED" : "SUPPORTED";
   const noise = noisy ? ` Spread ${fixed(spread, 3)} < ${RETENTION_NOISE}: within noise.` : "";
   return [
     {
       claim: "iii",
       klOn,
       verdict: three,
-      detail: `Spearman(β, retention) = ${fixed(rho, 3)} over ${group.length} runs (supported ≥ ${RETENTION_RHO_SUPPORT}, rejected ≤ ${RETENTION_RHO_REJECT}); ${listing}.${noise}`,
+      detail:
+        `Spearman(β, retention) = ${fixed(rho, 3)} over ${group.length} runs ` +
+        `(supported ≥ ${RETENTION_RHO_SUPPORT}, rejected ≤ ${RETENTION_RHO_REJECT}); ${listing}.${noise}`,
     },
     {
       claim: "iv",
@@ -194,7 +201,8 @@ function claimThreeFour(group: SweepRunSummary[], klOn: KlOn): Finding[] {
       verdict: four,
       detail:
         `largest adjacent jump β=${betaLabel(pts[at - 1]!.beta)} → ${betaLabel(pts[at]!.beta)}: ${signed(jump, 3)}, ` +
-        `${fixed(100 * share, 0)}% of the spread ${fixed(spread, 3)} (${four === "NOT SUPPORTED" ? "sharp switch" : "smooth"} if share ${four === "NOT SUPPORTED" ? "≥" : "<"} ${100 * SHARP_SWITCH_SHARE}%).${noise}`,
+        `${fixed(100 * share, 0)}% of the spread ${fixed(spread, 3)} ` +
+        `(${sharp ? "sharp switch if share ≥" : "smooth if share <"} ${100 * SHARP_SWITCH_SHARE}%).${noise}`,
     },
   ];
 }
@@ -219,21 +227,22 @@ function claimFive(groups: Map<KlOn, SweepRunSummary[]>, all: SweepRunSummary[])
     const op = operatingPoint(group, best);
     found.set(klOn, op);
     const detail = op
-      ? `\`${op.id}\` (β=${betaLabel(op.beta)}): task accuracy ${fixed(op.taskAccuracy, 3)}, retention ${fixed(op.baseRetention, 3)}.`
+      ? `operating point \`${op.id}\` (β=${betaLabel(op.beta)}): task accuracy ${fixed(op.taskAccuracy, 3)}, retention ${fixed(op.baseRetention, 3)}.`
       : `none: no run has retention ≥ ${MIN_RETENTION} with task accuracy ≥ ${fixed(MIN_TASK_SHARE * best, 3)} (best in sweep ${fixed(best, 3)}).`;
     out.push({ claim: "v", klOn, verdict: op ? "SUPPORTED" : "NOT SUPPORTED", detail });
   }
   const task = groups.has("task");
   const anchored = (["replay", "both"] as const).filter((k) => groups.has(k));
   if (!task || anchored.length === 0) {
-    out.push({ claim: "v", klOn: "all", verdict: "INCONCLUSIVE", detail: "replay vs task comparison needs both a task-KL and a replay/both-KL group." });
+    const detail = "replay vs task comparison needs both a task-KL and a replay/both-KL group.";
+    out.push({ claim: "v", klOn: "all", verdict: "INCONCLUSIVE", detail });
     return out;
   }
   const anchoredFinds = anchored.filter((k) => found.get(k) !== undefined);
   const taskFinds = found.get("task") !== undefined;
   const verdict: Verdict = anchoredFinds.length > 0 && !taskFinds ? "SUPPORTED" : "NOT SUPPORTED";
   const detail =
-    `task-KL ${taskFinds ? "finds" : "finds none"}; ` +
+    `task-KL ${taskFinds ? "finds one" : "finds none"}; ` +
     anchored.map((k) => `${k}-KL ${found.get(k) ? "finds one" : "finds none"}`).join(", ") + ".";
   out.push({ claim: "v", klOn: "all", verdict, detail });
   return out;

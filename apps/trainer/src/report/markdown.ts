@@ -79,17 +79,34 @@ function thresholds(): string[] {
     "Thresholds (named constants in `apps/trainer/src/report/findings.ts`):",
     "",
     `- reward "rose": mean of the last vs first ${100 * REWARD_EDGE_FRACTION}% of the reward curve differs by ≥ ${MIN_REWARD_RISE};`,
-    `- KL "grows without bound": Spearman(step, KL) ≥ ${MONOTONE_MIN_RHO} and the least-squares slope over the last third of training ≥ ${UNBOUNDED_MIN_SLOPE_RATIO} × the slope over the first third;`,
-    `- KL "bounded": its change over the last third (slope × duration) ≤ ${100 * BOUNDED_REL_CHANGE}% of its mean there, or that mean ≤ ${KL_NOISE_FLOOR} nats/token; tested at β = ${TARGET_BETA} or the nearest β > 0;`,
-    `- retention "increases with β": Spearman(β, retention) ≥ ${RETENTION_RHO_SUPPORT} (≤ ${RETENTION_RHO_REJECT} rejects); a retention spread < ${RETENTION_NOISE} is noise;`,
+    `- KL "grows without bound": Spearman(step, KL) ≥ ${MONOTONE_MIN_RHO} and the least-squares slope over the last third ` +
+      `of training ≥ ${UNBOUNDED_MIN_SLOPE_RATIO} × the slope over the first third;`,
+    `- KL "bounded": its change over the last third (slope × duration) ≤ ${100 * BOUNDED_REL_CHANGE}% of its mean there, ` +
+      `or that mean ≤ ${KL_NOISE_FLOOR} nats/token; tested at β = ${TARGET_BETA} or the nearest β > 0;`,
+    `- retention "increases with β": Spearman(β, retention) ≥ ${RETENTION_RHO_SUPPORT} (≤ ${RETENTION_RHO_REJECT} rejects); ` +
+      `a retention spread < ${RETENTION_NOISE} is noise;`,
     `- "sharp switch": one adjacent-β jump carries ≥ ${100 * SHARP_SWITCH_SHARE}% of the retention spread;`,
     `- operating point: retention ≥ ${MIN_RETENTION} and task accuracy ≥ ${MIN_TASK_SHARE} × the sweep's best, highest task accuracy wins.`,
     "",
   ];
 }
 
+/** Verdicts at a glance: one row per claim, one column per kl-on group present (plus "sweep"). */
+function summaryTable(findings: readonly Finding[]): string[] {
+  const cols = [...KL_ON_ORDER, "all"].filter((k) => findings.some((f) => f.klOn === k)) as Finding["klOn"][];
+  const head = cols.map((k) => (k === "all" ? "sweep" : `KL on ${k}`));
+  const rows = (Object.keys(CLAIMS) as Finding["claim"][]).map((claim) => {
+    const cells = cols.map((k) => {
+      const vs = findings.filter((f) => f.claim === claim && f.klOn === k).map((f) => f.verdict);
+      return vs.length === 0 ? "–" : vs.join(", ");
+    });
+    return `| (${claim}) | ${cells.join(" | ")} |`;
+  });
+  return [`| claim | ${head.join(" | ")} |`, `|---|${cols.map(() => "---|").join("")}`, ...rows, ""];
+}
+
 function findingsSection(findings: readonly Finding[]): string[] {
-  const out = ["## Findings", "", ...thresholds()];
+  const out = ["## Findings", "", ...summaryTable(findings), ...thresholds()];
   for (const claim of Object.keys(CLAIMS) as Finding["claim"][]) {
     const fs = findings.filter((f) => f.claim === claim);
     if (fs.length === 0) continue;

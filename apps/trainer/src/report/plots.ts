@@ -117,7 +117,11 @@ function finalTaskMeasure(runs: readonly SweepRunSummary[]): { key: "taskAccurac
 export function klVsRewardSpec(runs: readonly SweepRunSummary[]): TopLevelSpec {
   const m = finalTaskMeasure(runs);
   const values = runs.map((r) => ({ id: r.id, klOn: r.klOn, beta: r.beta, label: `β=${r.beta}`, kl: r.finalKl, y: r[m.key] }));
-  const x = { field: "kl", type: "quantitative", title: `final held-out KL (${KL_UNIT})` } as const;
+  // 12% head-room on x keeps the right-most point's β label clear of the legend.
+  const kls = runs.map((r) => r.finalKl).filter(Number.isFinite);
+  const maxKl = Math.max(0, ...kls);
+  const scale = maxKl > 0 ? { domainMin: Math.min(0, ...kls), domainMax: 1.12 * maxKl } : {};
+  const x = { field: "kl", type: "quantitative", title: `final held-out KL (${KL_UNIT})`, scale } as const;
   const y = { field: "y", type: "quantitative", title: m.title } as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -155,14 +159,20 @@ export function retentionVsBetaSpec(runs: readonly SweepRunSummary[]): TopLevelS
     config: CONFIG,
     data: { values },
     encoding: {
-      x: { field: "beta", type: "quantitative", title: "β (KL coefficient, symlog scale)", scale: { type: "symlog", constant }, axis: { values: betas } },
+      x: {
+        field: "beta",
+        type: "quantitative",
+        title: "β (KL coefficient, symlog scale)",
+        scale: { type: "symlog", constant },
+        axis: { values: betas, format: "~g" },
+      },
       y: { field: "value", type: "quantitative", title: "fraction" },
       color: { field: "measure", type: "nominal", title: "measure" },
-      strokeDash: KL_ON_DASH,
       detail: { field: "klOn", type: "nominal" },
     },
+    // strokeDash only on the line layer, so its legend shows dashes rather than point symbols.
     layer: [
-      { mark: { type: "line", strokeWidth: 2 }, encoding: { order: { field: "beta", type: "quantitative" } } },
+      { mark: { type: "line", strokeWidth: 2 }, encoding: { strokeDash: KL_ON_DASH, order: { field: "beta", type: "quantitative" } } },
       { mark: { type: "point", filled: true, size: 50 } },
     ],
   };
