@@ -8,79 +8,31 @@
 //   4) one gradient step on the clipped objective (+ β·k in the loss with --kl-in loss); with --kl-on
 //      replay|both, β·exact KL on a base-corpus replay batch is added (averaged with the task term for both)
 //   5) β controller fed the exact reverse KL of the rollouts (nats/token) and the mean reward
-import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import type { Manifest } from "@tether/shared/schemas/manifest";
 import type { TrainerConfig } from "@tether/shared/schemas/trainer-config";
-import { BASE_DATASET, NEW_TASK_DATASET, bundledDataset } from "../data/bundled";
-import { collate, encodeExamples, shuffledBatches } from "../data/batches";
-import { readGrpoJsonl, readSftJsonl } from "../data/jsonl";
+import { NEW_TASK_DATASET, bundledDataset } from "../data/bundled";
+import { collate } from "../data/batches";
+import { readGrpoJsonl } from "../data/jsonl";
 import { reward } from "../data/reward";
 import { generate } from "../model/generate";
-import { disposeParams } from "../model/params";
 import { forward } from "../model/qwen2";
-import { loadAnchoredPair } from "../train/anchor";
-import { BetaController } from "../train/beta-controller";
+import { BUNDLED_EXAMPLES, FineTuneRun, type FineTuneResult } from "../train/fine-tune-run";
 import { groupAdvantages, grpoLoss, klEstimatorTensor } from "../train/grpo-objective";
 import { klLoss, tokenKlTensor, tokenLogprobs } from "../train/losses";
-import { Adam } from "../train/optimizer";
-import { evaluatePolicy, type PolicyEval } from "../train/policy-eval";
-import { Progress } from "../train/progress";
-import { Snapshots } from "../train/snapshot";
 import { rolloutBatch } from "../train/rollout";
-import { savePolicy } from "../train/save-policy";
-import { learningRate } from "../train/schedule";
-import { adamOptions, setupBackend, updateScales } from "../train/setup";
-
-const BUNDLED_PROMPTS = 10_000;
-const EVAL_MAX_TOKENS = 8;
-
-export interface GrpoResult {
-  dir: string;
-  manifest: Manifest;
-  eval: PolicyEval;
-}
 
 /**
  * @example await grpo(parseTrainerConfig({ command: "grpo", reference: "models/demo/reference", groupSize: "8" }))
  */
-export async function grpo(cfg: TrainerConfig, log: (line: string) => void = console.error): Promise<GrpoResult> {
-  const started = Date.now();
-  const backend = await setupBackend(cfg, log);
-  const { reference, policy, tokenizer: tok } = loadAnchoredPair(cfg);
-  const model = policy.config;
-  const prompts = cfg.data ? readGrpoJsonl(cfg.data) : bundledDataset(NEW_TASK_DATASET, "train", cfg.seed, BUNDLED_PROMPTS);
-  const replayRows = encodeExamples(
-    cfg.replayData ? readSftJsonl(cfg.replayData) : bundledDataset(BASE_DATASET, "train", cfg.seed + 1, BUNDLED_PROMPTS),
-    tok,
-    { mode: "sft", maxLength: model.maxPositions },
-  ).rows;
-  const taskHeldOut = bundledDataset(NEW_TASK_DATASET, "heldout", cfg.seed, cfg.evalSamples);
-  const baseHeldOut = bundledDataset(BASE_DATASET, "heldout", cfg.seed, cfg.evalSamples);
-  const dir = cfg.out ?? join("runs", `grpo-b${cfg.beta}-${cfg.klOn}-s${cfg.seed}`);
+export async function grpo(cfg: TrainerConfig, log: (line: string) => void = console.error): Promise<FineTuneResult> {
+  const run = await FineTuneRun.open(cfg, "grpo", log);
+  const { policy, reference, model, tok } = run;
+  const prompts = cfg.data ? readGrpoJsonl(cfg.data) : bundledDataset(NEW_TASK_DATASET, "train", cfg.seed, BUNDLED_EXAMPLES);
   const stopIds = [tok.eosId, ...tok.encode("\n")];
-
-  const adam = new Adam(policy.params, adamOptions(cfg), updateScales(cfg, model));
-  const controller = new BetaController({ kind: cfg.betaController, beta: cfg.beta, klTarget: cfg.klTarget, horizon: cfg.controllerHorizon, window: cfg.ratioWindow });
-  const schedule = { peak: cfg.lr, floor: cfg.lr * cfg.minLrRatio, warmup: cfg.warmupSteps, total: cfg.steps };
-  const snapshots = new Snapshots(dir, cfg.saveEvery, policy.params, adam, controller);
-  const start = cfg.resume ? snapshots.restore() : { step: 0, tokens: 0 };
-  const progress = new Progress({ label: `grpo β=${cfg.beta}`, totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl"), resume: cfg.resume });
-  const replayBatches = shuffledBatches(replayRows, { batchSize: cfg.replayBatch, seed: cfg.seed + 1, startStep: start.step });
-  const evaluate = () =>
-    evaluatePolicy(policy.params, reference.params, model, tok, taskHeldOut, baseHeldOut, { seed: cfg.seed, maxNewTokens: EVAL_MAX_TOKENS });
-  const logEval = (step: number, e: PolicyEval) =>
-    progress.log({
-      step, heldout_kl: e.meanTokenKl, task_accuracy: e.taskAccuracy, task_reward: e.taskAccuracy, base_accuracy: e.baseAccuracy,
-      base_retention: e.referenceBaseAccuracy > 0 ? e.baseAccuracy / e.referenceBaseAccuracy : 1,
-    });
-  let tokens = start.tokens;
-  let last: Record<string, number> = {};
   const taskKl = cfg.klOn !== "replay";
 
-  for (const { step, items } of shuffledBatches(prompts, { batchSize: cfg.batch, seed: cfg.seed, startStep: start.step })) {
-    if (step >= cfg.steps) break;
-    const beta = controller.beta;
+  for (const { step, items } of run.batches(prompts)) {
+    const beta = run.controller.beta;
     // 1) rollouts, group by group
     const group = items.flatMap((e) => new Array<typeof e>(cfg.groupSize).fill(e));
     const promptIds = group.map((e) => tok.encode(e.prompt));
@@ -108,7 +60,7 @@ export async function grpo(cfg: TrainerConfig, log: (line: string) => void = con
     const estimates = seqEstimate.dataSync() as Float32Array;
     const rewards = rawRewards.map((r, i) => (cfg.klIn === "reward" && taskKl ? r - beta * estimates[i]! : r));
     const advantages = tf.tensor1d(Array.from(groupAdvantages(rewards, cfg.groupSize)));
-    const replay = cfg.klOn === "task" ? null : collate(replayBatches.next().value!.items, tok.padId);
+    const replay = cfg.klOn === "task" ? null : collate(run.replayBatches.next().value!.items, tok.padId);
     const replayT = replay && {
       ids: tf.tensor2d(replay.inputIds, replay.shape, "int32"),
       attention: tf.tensor2d(replay.attentionMask, replay.shape),
@@ -128,36 +80,19 @@ export async function grpo(cfg: TrainerConfig, log: (line: string) => void = con
       // both: the task and replay KL terms are averaged (as sft), so β keeps one scale
       if (cfg.klOn === "both" && inLoss) return tf.add(tf.neg(parts.surrogate), tf.mul(tf.add(tf.mul(parts.kl, beta), replayKl), 0.5)) as tf.Scalar;
       return tf.add(parts.loss, replayKl) as tf.Scalar;
-    }, adam.trainable());
-    const lr = learningRate(schedule, step);
-    const { gradNorm } = adam.apply(grads, lr);
+    }, run.adam.trainable());
+    const lr = run.lr(step);
+    const { gradNorm } = run.adam.apply(grads, lr);
     const meanReward = rawRewards.reduce((a, b) => a + b, 0) / rawRewards.length;
     const klValue = exactKl.dataSync()[0]!;
-    last = {
-      loss: value.dataSync()[0]!, reward: meanReward, kl: klValue, kl_estimate: estimates.reduce((a, b) => a + b, 0) / Math.max(1, rb.mask.flat().reduce((a, b) => a + b, 0)),
+    const stepTokens = rb.mask.flat().reduce((a, b) => a + b, 0);
+    const record = {
+      loss: value.dataSync()[0]!, reward: meanReward, kl: klValue, kl_estimate: estimates.reduce((a, b) => a + b, 0) / Math.max(1, stepTokens),
       clip_fraction: clipFraction!.dataSync()[0]!, beta, lr, grad_norm: gradNorm,
     };
     tf.dispose([value, clipFraction!, ...Object.values(grads), ids, attentionMask, targets, mask, oldLogp, refLogp, exactKl, seqEstimate, advantages]);
     tf.dispose([...(replayT ? Object.values(replayT) : []), ...(refReplay ? [refReplay] : [])]);
-    controller.update({ kl: klValue, reward: meanReward, samples: group.length });
-    const stepTokens = rb.mask.flat().reduce((a, b) => a + b, 0);
-    tokens += stepTokens;
-    progress.update({ step: step + 1, ...last }, stepTokens);
-    if (cfg.evalEvery > 0 && (step + 1) % cfg.evalEvery === 0 && step + 1 < cfg.steps) logEval(step + 1, await evaluate());
-    if (snapshots.due(step + 1, cfg.steps)) snapshots.save(step + 1, tokens);
+    await run.afterStep(step, record, stepTokens, { kl: klValue, reward: meanReward, samples: group.length });
   }
-  progress.stop();
-  snapshots.clear();
-
-  const result = await evaluate();
-  logEval(cfg.steps, result);
-  log(
-    `tether-train: held-out KL ${result.meanTokenKl.toFixed(4)} nats/token, task accuracy ${(100 * result.taskAccuracy).toFixed(1)}%` +
-      ` (reference ${(100 * result.referenceTaskAccuracy).toFixed(1)}%), base ${(100 * result.baseAccuracy).toFixed(1)}% (reference ${(100 * result.referenceBaseAccuracy).toFixed(1)}%)`,
-  );
-  const manifest = savePolicy({ cfg, command: "grpo", dir, reference, policy, backend, tokens, started, last, result, evalMaxTokens: EVAL_MAX_TOKENS });
-  adam.dispose();
-  disposeParams(policy.params);
-  disposeParams(reference.params);
-  return { dir, manifest, eval: result };
+  return run.finish();
 }
