@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,6 +44,20 @@ describe("sft (tiny)", () => {
     expect(e.kl.per_request_kl_mean.count).toBe(32);
     const metrics = readFileSync(join(result.dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(metrics.filter((x) => "kl" in x && "beta" in x)).toHaveLength(40);
+  });
+
+  it("refuses an --init whose architecture differs from the reference (and --preset takes a Qwen2 config.json)", async () => {
+    const preset = join(root, "narrow.json");
+    writeFileSync(preset, JSON.stringify({
+      model_type: "qwen2", vocab_size: 100, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1,
+      num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, tie_word_embeddings: true, eos_token_id: 0,
+    }));
+    const other = join(root, "narrow");
+    await pretrain(parseTrainerConfig({ command: "pretrain", preset, steps: "2", batch: "4", evalSamples: "4", evalEvery: "0", out: other }), quiet);
+    expect(JSON.parse(readFileSync(join(other, "config.json"), "utf8"))).toMatchObject({ hidden_size: 32, num_hidden_layers: 1, head_dim: 16 });
+    await expect(sft(parseTrainerConfig({ command: "sft", reference, init: other, steps: "1" }), quiet)).rejects.toThrow(
+      /^--init: architecture differs from the reference in hidden_size \(32 vs 64\)/,
+    );
   });
 
   it("refuses a missing reference with one clear message", async () => {
