@@ -59,7 +59,7 @@ export async function pretrain(cfg: TrainerConfig, log: (line: string) => void =
   const snapshots = new Snapshots(dir, cfg.saveEvery, params, adam);
   const start = cfg.resume ? snapshots.restore() : { step: 0, tokens: 0 };
   const initialLoss = heldOutLoss(params, model, heldOutRows, tok.padId);
-  const progress = new Progress({ label: "pretrain", totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl"), resume: cfg.resume });
+  const progress = new Progress({ label: "pretrain", totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl"), resume: cfg.resume, print: log });
   if (!cfg.resume) progress.log({ step: 0, heldout_loss: initialLoss });
   let tokens = start.tokens;
   let last: Record<string, number> = {};

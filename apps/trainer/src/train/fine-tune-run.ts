@@ -79,7 +79,7 @@ export class FineTuneRun {
     const start = cfg.resume ? this.snapshots.restore() : { step: 0, tokens: 0 };
     this.startStep = start.step;
     this.tokens = start.tokens;
-    this.progress = new Progress({ label: `${command} β=${cfg.beta}`, totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl"), resume: cfg.resume });
+    this.progress = new Progress({ label: `${command} β=${cfg.beta}`, totalSteps: cfg.steps, metricsPath: join(dir, "metrics.jsonl"), resume: cfg.resume, print: log });
     this.replayBatches = shuffledBatches(this.replayRows, { batchSize: cfg.replayBatch, seed: cfg.seed + 1, startStep: start.step });
   }
 

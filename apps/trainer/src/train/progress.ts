@@ -18,6 +18,8 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Force the plain line mode (tests). */
   plain?: boolean;
+  /** Where plain-mode lines go (default: the stream); commands pass their log so a quiet caller stays quiet. */
+  print?: (line: string) => void;
 }
 
 /**
@@ -68,9 +70,9 @@ export class Progress {
     if (record.step - this.lastPrinted >= every || record.step === this.opts.totalSteps) {
       this.lastPrinted = record.step;
       const eta = record.step > 0 ? (elapsed / record.step) * (this.opts.totalSteps - record.step) : 0;
-      (this.opts.stream ?? process.stderr).write(
-        `${this.opts.label} ${record.step}/${this.opts.totalSteps} | loss ${fields.loss} | KL ${fields.kl} | β ${fields.beta} | ${fields.tps} tok/s | ETA ${Math.round(eta)}s\n`,
-      );
+      const line = `${this.opts.label} ${record.step}/${this.opts.totalSteps} | loss ${fields.loss} | KL ${fields.kl} | β ${fields.beta} | ${fields.tps} tok/s | ETA ${Math.round(eta)}s`;
+      if (this.opts.print) this.opts.print(line);
+      else (this.opts.stream ?? process.stderr).write(`${line}\n`);
     }
   }
 
