@@ -93,7 +93,14 @@ function defaultPositions(mask: tf.Tensor2D): tf.Tensor2D {
 }
 
 // cos/sin of θ_i·pos with the frequency vector repeated twice ([f, f], as Qwen2RotaryEmbedding).
-function ropeTables(c: ModelConfig, positions: tf.Tensor2D): [tf.Tensor4D, tf.Tensor4D] {
+// The [maxPositions, D] tables depend only on the config, so they are built once, not on every forward
+// pass (at Qwen2.5-0.5B's 32k context that would be 2M cos/sin pairs per call).
+const ropeCache = new Map<string, [Float32Array, Float32Array]>();
+
+function ropeTableValues(c: ModelConfig): [Float32Array, Float32Array] {
+  const key = `${c.maxPositions}/${c.headDim}/${c.ropeTheta}`;
+  const cached = ropeCache.get(key);
+  if (cached) return cached;
   const half = c.headDim / 2;
   const cos = new Float32Array(c.maxPositions * c.headDim);
   const sin = new Float32Array(c.maxPositions * c.headDim);
@@ -106,6 +113,12 @@ function ropeTables(c: ModelConfig, positions: tf.Tensor2D): [tf.Tensor4D, tf.Te
       }
     }
   }
+  ropeCache.set(key, [cos, sin]);
+  return [cos, sin];
+}
+
+function ropeTables(c: ModelConfig, positions: tf.Tensor2D): [tf.Tensor4D, tf.Tensor4D] {
+  const [cos, sin] = ropeTableValues(c);
   const [B, T] = positions.shape;
   const pick = (table: Float32Array) => {
     const rows = tf.gather(tf.tensor2d(table, [c.maxPositions, c.headDim]), tf.reshape(positions, [B * T])); // [B·T, D]
