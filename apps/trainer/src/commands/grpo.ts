@@ -11,15 +11,15 @@
 import * as tf from "@tensorflow/tfjs";
 import type { TrainerConfig } from "@tether/shared/schemas/trainer-config";
 import { NEW_TASK_DATASET, bundledDataset } from "../data/bundled";
-import { collate } from "../data/batches";
 import { readGrpoJsonl } from "../data/jsonl";
 import { reward } from "../data/reward";
 import { generate } from "../model/generate";
 import { forward } from "../model/qwen2";
 import { BUNDLED_EXAMPLES, FineTuneRun, type FineTuneResult } from "../train/fine-tune-run";
 import { groupAdvantages, grpoLoss, klEstimatorTensor } from "../train/grpo-objective";
-import { klLoss, tokenKlTensor, tokenLogprobs } from "../train/losses";
+import { tokenKlTensor, tokenLogprobs } from "../train/losses";
 import { rolloutBatch } from "../train/rollout";
+import { nextReplayAnchor } from "../train/replay-anchor";
 
 /**
  * @example await grpo(parseTrainerConfig({ command: "grpo", reference: "models/demo/reference", groupSize: "8" }))
@@ -60,13 +60,7 @@ export async function grpo(cfg: TrainerConfig, log: (line: string) => void = con
     const estimates = seqEstimate.dataSync() as Float32Array;
     const rewards = rawRewards.map((r, i) => (cfg.klIn === "reward" && taskKl ? r - beta * estimates[i]! : r));
     const advantages = tf.tensor1d(Array.from(groupAdvantages(rewards, cfg.groupSize)));
-    const replay = cfg.klOn === "task" ? null : collate(run.replayBatches.next().value!.items, tok.padId);
-    const replayT = replay && {
-      ids: tf.tensor2d(replay.inputIds, replay.shape, "int32"),
-      attention: tf.tensor2d(replay.attentionMask, replay.shape),
-      mask: tf.tensor2d(replay.lossMask, replay.shape),
-    };
-    const refReplay = replayT ? tf.tidy(() => forward(reference.params, model, replayT.ids, { attentionMask: replayT.attention }).logits) : null;
+    const replay = nextReplayAnchor(run, cfg);
     // 4) one clipped policy-gradient step
     let clipFraction: tf.Scalar | null = null;
     const { value, grads } = tf.variableGrads(() => {
@@ -74,9 +68,8 @@ export async function grpo(cfg: TrainerConfig, log: (line: string) => void = con
       const inLoss = cfg.klIn === "loss" && taskKl;
       const parts = grpoLoss({ logp, oldLogp, refLogp, advantages, mask, clipEps: cfg.clipEps, beta: inLoss ? beta : 0, estimator: cfg.klEstimator });
       clipFraction = tf.keep(parts.clipFraction);
-      if (!replayT || !refReplay) return parts.loss;
-      const pr = forward(policy.params, model, replayT.ids, { attentionMask: replayT.attention }).logits;
-      const replayKl = tf.mul(klLoss(pr, refReplay, replayT.mask, cfg.kl, cfg.klMix), beta);
+      if (!replay) return parts.loss;
+      const replayKl = tf.mul(replay.kl(policy.params), beta);
       // both: the task and replay KL terms are averaged (as sft), so β keeps one scale
       if (cfg.klOn === "both" && inLoss) return tf.add(tf.neg(parts.surrogate), tf.mul(tf.add(tf.mul(parts.kl, beta), replayKl), 0.5)) as tf.Scalar;
       return tf.add(parts.loss, replayKl) as tf.Scalar;
@@ -91,7 +84,7 @@ export async function grpo(cfg: TrainerConfig, log: (line: string) => void = con
       clip_fraction: clipFraction!.dataSync()[0]!, beta, lr, grad_norm: gradNorm,
     };
     tf.dispose([value, clipFraction!, ...Object.values(grads), ids, attentionMask, targets, mask, oldLogp, refLogp, exactKl, seqEstimate, advantages]);
-    tf.dispose([...(replayT ? Object.values(replayT) : []), ...(refReplay ? [refReplay] : [])]);
+    replay?.dispose();
     await run.afterStep(step, record, stepTokens, { kl: klValue, reward: meanReward, samples: group.length });
   }
   return run.finish();
