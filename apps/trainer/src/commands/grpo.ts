@@ -37,7 +37,7 @@ export async function grpo(cfg: TrainerConfig, log: (line: string) => void = con
     const group = items.flatMap((e) => new Array<typeof e>(cfg.groupSize).fill(e));
     const promptIds = group.map((e) => tok.encode(e.prompt));
     const { completions, stopped } = generate(policy.params, model, promptIds, {
-      temperature: cfg.sampleTemperature, maxNewTokens: cfg.maxNewTokens, seed: cfg.seed * 1_000_003 + step, stopIds, padId: tok.padId,
+      temperature: cfg.sampleTemperature, maxNewTokens: cfg.maxNewTokens, seed: cfg.seed * 1_000_003 + step, stopIds, padId: tok.padId, vocabLimit: tok.vocabSize,
     });
     const scored = completions.map((ids, i) => (stopped[i] ? [...ids, tok.eosId] : ids));
     const rawRewards = completions.map((ids, i) => reward(tok.decode(ids), group[i]!.answer));

@@ -18,6 +18,12 @@ export interface GenerateOptions extends SamplingParams {
   /** Token ids that end a completion (eos, "\n", …). */
   stopIds: readonly number[];
   padId: number;
+  /**
+   * Only ids below this are sampled (default: all vocabSize rows). Pass the tokenizer's size: Hugging Face
+   * checkpoints pad vocab_size past the tokenizer (Qwen2.5: 151,936 rows, 151,665 tokens), and a padded id
+   * has no text to decode.
+   */
+  vocabLimit?: number;
 }
 
 export interface Generation {
@@ -42,6 +48,7 @@ export function generate(params: Params, c: ModelConfig, prompts: readonly numbe
   const rngs = prompts.map((_, b) => new Pcg32(o.seed, b));
   const completions: number[][] = prompts.map(() => []);
   const stopped = prompts.map(() => false);
+  const limit = Math.min(o.vocabLimit ?? c.vocabSize, c.vocabSize);
   for (let t = 0; t < o.maxNewTokens && stopped.some((s) => !s); t++) {
     const T = P + t;
     const last = tf.tidy(() => {
@@ -49,7 +56,7 @@ export function generate(params: Params, c: ModelConfig, prompts: readonly numbe
       return tf.reshape(tf.slice(logits, [0, T - 1, 0], [B, 1, c.vocabSize]), [B, c.vocabSize]).dataSync() as Float32Array; // [B, T, V] -> [B, V]
     });
     for (let b = 0; b < B; b++) {
-      const logits = last.subarray(b * c.vocabSize, (b + 1) * c.vocabSize);
+      const logits = last.subarray(b * c.vocabSize, b * c.vocabSize + limit);
       const token = stopped[b] ? o.padId : sampleToken(logits, o, rngs[b]!.nextFloat());
       if (!stopped[b]) {
         if (o.stopIds.includes(token)) stopped[b] = true;

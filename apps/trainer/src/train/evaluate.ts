@@ -51,6 +51,7 @@ export async function answerAccuracy(
       seed: 0,
       stopIds,
       padId: tok.padId,
+      vocabLimit: tok.vocabSize,
     });
     return completions.map((ids) => tok.decode(ids));
   });

@@ -54,7 +54,7 @@ export async function evaluatePolicy(
   for (let i = 0; i < task.length; i += batchSize) {
     const prompts = task.slice(i, i + batchSize).map((e) => tok.encode(e.prompt));
     const { completions, stopped } = generate(policy, c, prompts, {
-      temperature: 1, maxNewTokens: o.maxNewTokens, seed: o.seed + i, stopIds: [tok.eosId], padId: tok.padId,
+      temperature: 1, maxNewTokens: o.maxNewTokens, seed: o.seed + i, stopIds: [tok.eosId], padId: tok.padId, vocabLimit: tok.vocabSize,
     });
     // scored tokens: the completion plus the eos that ended it
     const scored = completions.map((ids, b) => (stopped[b] ? [...ids, tok.eosId] : ids));
