@@ -12,6 +12,9 @@ export type Dtype = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32" | "I16" | "I8
 
 const DTYPE_BYTES: Record<Dtype, number> = { F64: 8, I64: 8, F32: 4, I32: 4, F16: 2, BF16: 2, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
+/** Largest header accepted (the reference implementation's limit): a corrupt length must not allocate gigabytes. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
 export interface RawTensor {
   dtype: Dtype;
   shape: number[];
@@ -55,23 +58,38 @@ export function encodeSafetensors(
   return out;
 }
 
+/** One tensor's entry in a safetensors header: byte range [begin, end) relative to the data start. */
+export interface TensorEntry {
+  dtype: Dtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  /** Tensors in header order. */
+  entries: Map<string, TensorEntry>;
+}
+
+/** Bytes per element of a dtype. */
+export function dtypeBytes(dtype: Dtype): number {
+  return DTYPE_BYTES[dtype];
+}
+
 /**
- * Parse a safetensors file, checking every offset and size; throws naming the problem.
- * @example decodeSafetensors(bytes).tensors.get("model.embed_tokens.weight")!.shape
+ * Parse the JSON header alone (the N bytes after the 8-byte length), checking every tensor's byte range
+ * against a data section of `dataBytes` bytes. Lets a reader stream a file larger than memory.
+ * @example parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length - 8 - n).entries.get("model.norm.weight")
  */
-export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
-  if (bytes.length < 8) throw new ParameterError("safetensors", "file is shorter than its 8-byte header length");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(view.getBigUint64(0, true));
-  if (n > bytes.length - 8 || n > 100_000_000) throw new ParameterError("safetensors", `header length ${n} exceeds the file size ${bytes.length}`);
+export function parseSafetensorsHeader(json: Uint8Array, dataBytes: number): SafetensorsHeader {
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(json));
   } catch (e) {
     throw new ParameterError("safetensors", `header is not valid UTF-8 JSON: ${(e as Error).message}`);
   }
-  const data = bytes.subarray(8 + n);
-  const tensors = new Map<string, RawTensor>();
+  const entries = new Map<string, TensorEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") {
@@ -82,11 +100,27 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
     if (!(dtype in DTYPE_BYTES)) throw new ParameterError(name, "has an unsupported dtype", dtype);
     const [begin, end] = offsets ?? [];
     const expected = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
-    if (!(Number.isInteger(begin) && Number.isInteger(end) && begin! >= 0 && end! <= data.length && end! - begin! === expected)) {
-      throw new ParameterError(name, `data_offsets must span ${expected} bytes inside the ${data.length}-byte data section`, offsets);
+    if (!(Number.isInteger(begin) && Number.isInteger(end) && begin! >= 0 && end! <= dataBytes && end! - begin! === expected)) {
+      throw new ParameterError(name, `data_offsets must span ${expected} bytes inside the ${dataBytes}-byte data section`, offsets);
     }
-    tensors.set(name, { dtype, shape, bytes: data.subarray(begin!, end!) });
+    entries.set(name, { dtype, shape, begin: begin!, end: end! });
   }
+  return { metadata, entries };
+}
+
+/**
+ * Parse a safetensors file, checking every offset and size; throws naming the problem.
+ * @example decodeSafetensors(bytes).tensors.get("model.embed_tokens.weight")!.shape
+ */
+export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
+  if (bytes.length < 8) throw new ParameterError("safetensors", "file is shorter than its 8-byte header length");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (n > bytes.length - 8 || n > MAX_HEADER_BYTES) throw new ParameterError("safetensors", `header length ${n} exceeds the file size ${bytes.length}`);
+  const data = bytes.subarray(8 + n);
+  const { metadata, entries } = parseSafetensorsHeader(bytes.subarray(8, 8 + n), data.length);
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, { dtype, shape, begin, end }] of entries) tensors.set(name, { dtype, shape, bytes: data.subarray(begin, end) });
   return { metadata, tensors };
 }
 

@@ -4,9 +4,9 @@
 // 1) Per token t the graph computes y_t = S x̂_t ∈ R^m (projection.ts).
 // 2) Pool over the request's tokens with the attention mask a_t ∈ {0, 1}:
 //      ȳ = Σ_t a_t·y_t / Σ_t a_t
-//    In ONNX: ReduceSum(Y ⊙ a[..., None], axis = seq) / ReduceSum(a) — ReduceMean over the sequence under a
-//    mask. With a KV cache a request spans several graph calls (prefill, then one token per step), so the
-//    graph may emit the masked sum and the count per call and {@link MeanPool.addSum} accumulates them.
+//    The exported graph emits the per-token y_t (index.ts says why) and the caller pools them across graph
+//    calls (prefill, then one token per KV-cache step) with {@link MeanPool.addTokens}; a graph that
+//    pre-reduces per call can feed its masked sum and count to {@link MeanPool.addSum} instead.
 // 3) Score against the reference per-coordinate mean μ_i and variance σ_i² of POOLED calibration requests:
 //      score = (1/m) · Σ_i (ȳ_i − μ_i)² / (σ_i² + ε)
 // 4) Percentile = F_ref(score), the fraction of calibration requests with a score ≤ this one (quantiles.ts).
@@ -15,8 +15,7 @@
 // statistic it is computed from. Tokens of one request are strongly dependent (shared context, position
 // effects, attention-sink tokens with huge activations), so per-token variances say nothing reliable about the
 // variance of a T-token mean (it is not σ²_token/T), and a per-token reference would make every long request
-// look calm and every short one look drifted. Pooled μ, σ² are the moments of exactly the scored quantity,
-// and the graph emits one m-vector per layer per request instead of T.
+// look calm and every short one look drifted. Pooled μ, σ² are the moments of exactly the scored quantity.
 //
 // Null distribution: if ȳ ~ N(μ, diag σ²) with independent coordinates and ε = 0, then
 //   m·score = Σ_i z_i², z_i ~ N(0, 1) iid  ⇒  m·score ~ χ²_m,  E[score] = 1,  Var[score] = 2/m.
