@@ -1,8 +1,10 @@
 // `npm run bench -- <name>`: runs one benchmark (or all). Each prints its numbers with the backend and load.
+import { benchDriftLog } from "./drift-log";
 import { benchTrain } from "./train-throughput";
 
 const BENCHES: Record<string, () => Promise<void>> = {
   train: () => benchTrain(),
+  "drift-log": () => benchDriftLog(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -1,0 +1,76 @@
+// One spill-file line per drift-log entry: `<crc32 as 8 hex digits> <json>\n`, lossless for our columns.
+//
+// JSON alone would lose three things the drift log holds: Dates (they come back as strings), and
+// NaN / ±Infinity / −0 (JSON writes null or 0). Non-finite numbers and −0 are written as `{"$f":"NaN"}`;
+// no column of `requests` or `drift_samples` holds an object, so the tag cannot collide with data.
+// The CRC-32 (zlib's, over the JSON's UTF-8 bytes) tells a line torn by a crash, or damaged on disk,
+// from a good one; such lines are skipped on replay (they were never acknowledged, see spill-file.ts).
+import { crc32 } from "node:zlib";
+import { getTableColumns } from "drizzle-orm";
+import { requests, type NewRequest } from "@tether/db/schema";
+import type { DriftLogEntry, DriftSampleRow } from "./drift-store";
+
+const SPACE = 0x20;
+
+// Keys of `requests` columns that are timestamps (today only createdAt), found from the schema so a new one is revived too.
+const REQUEST_DATE_KEYS = Object.entries(getTableColumns(requests))
+  .filter(([, column]) => column.dataType === "date")
+  .map(([key]) => key);
+
+interface SpillRecord {
+  r: Record<string, unknown>;
+  s: Record<string, unknown>[];
+}
+
+function replacer(_key: string, value: unknown): unknown {
+  if (typeof value === "number" && (!Number.isFinite(value) || Object.is(value, -0))) {
+    return { $f: Object.is(value, -0) ? "-0" : String(value) };
+  }
+  return value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const tagged = value as { $f?: unknown };
+    if (typeof tagged.$f === "string" && Object.keys(value).length === 1) return Number(tagged.$f);
+  }
+  return value;
+}
+
+/**
+ * The spill line of an entry, newline included.
+ * @example encodeSpillLine({ request, samples: [] }) // 'c0ffee12 {"r":{"id":"req-1",…},"s":[]}\n'
+ */
+export function encodeSpillLine(entry: DriftLogEntry): string {
+  const json = JSON.stringify({ r: entry.request, s: entry.samples } satisfies SpillRecord, replacer);
+  return `${crcHex(Buffer.from(json, "utf8"))} ${json}\n`;
+}
+
+/**
+ * Parses one line (without its newline). Returns null when the checksum, the JSON or the shape is wrong.
+ * @example decodeSpillLine(Buffer.from(encodeSpillLine(entry).slice(0, -1))) // equal to entry
+ */
+export function decodeSpillLine(line: Uint8Array): DriftLogEntry | null {
+  const buf = Buffer.from(line.buffer, line.byteOffset, line.byteLength);
+  if (buf.length < 10 || buf[8] !== SPACE) return null;
+  const json = buf.subarray(9);
+  if (buf.toString("latin1", 0, 8) !== crcHex(json)) return null;
+  let record: SpillRecord;
+  try {
+    record = JSON.parse(json.toString("utf8"), reviver) as SpillRecord;
+  } catch {
+    return null;
+  }
+  if (!record || typeof record.r !== "object" || record.r === null || !Array.isArray(record.s)) return null;
+  for (const key of REQUEST_DATE_KEYS) {
+    const value = record.r[key];
+    if (typeof value === "string") record.r[key] = new Date(value);
+  }
+  const createdAt = record.r.createdAt;
+  if (!(createdAt instanceof Date) || Number.isNaN(createdAt.getTime())) return null;
+  return { request: record.r as unknown as NewRequest, samples: record.s as unknown as DriftSampleRow[] };
+}
+
+function crcHex(bytes: Uint8Array): string {
+  return crc32(bytes).toString(16).padStart(8, "0");
+}
