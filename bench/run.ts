@@ -1,9 +1,11 @@
 // `npm run bench -- <name>`: runs one benchmark (or all). Each prints its numbers with the backend and load.
 import { benchDriftLog } from "./drift-log";
+import { benchDecode } from "./decode";
 import { benchTrain } from "./train-throughput";
 
 const BENCHES: Record<string, () => Promise<void>> = {
   train: () => benchTrain(),
+  decode: () => benchDecode(),
   "drift-log": () => benchDriftLog(),
 };
 

@@ -26,10 +26,22 @@ ${COMMON}`,
   sweep: `tether-train sweep --reference <ckpt> --beta 0,0.1,0.5 --kl-on task,replay [flags]
   One training per (β, kl-on); writes report/ with metrics.jsonl per run, PNG plots and report.md.
 ${COMMON}`,
-  export: `tether-train export <ckpt>
-  ONNX decoder with KV cache and sketch outputs (onnx/model.onnx) + sketch.json.`,
+  export: `tether-train export <ckpt> [--onnx-variant auto|standard|fused] [--reference <ckpt>] [--seed N]
+  Writes <ckpt>/onnx/model.onnx: the decoder with KV cache under Optimum's I/O names (input_ids,
+  attention_mask, position_ids, past_key_values.{i}.key|value → logits, present.{i}.key|value) plus
+  sketch.{l} outputs, then <ckpt>/sketch.json from 256 held-out base-corpus requests (--seed picks them),
+  onnx/export.json (variant, opsets, parity and timings) and a rehashed manifest.json.
+  --onnx-variant standard: ai.onnx opset 17 only (any runtime, left padding); fused: ONNX Runtime's
+  com.microsoft GroupQueryAttention + SkipSimplifiedLayerNormalization (no left padding, head_dim % 16 = 0);
+  auto (default): both checked against the float64 forward pass and timed, the faster one kept.
+  --reference <ckpt>: reuse that checkpoint's sketch spec (same projections) when it has sketch.json.`,
   "import-hf": `tether-train import-hf <dir> --out <ckpt>
-  A local Hugging Face Qwen2 folder (safetensors bf16/fp16/fp32, sharded or not) into a checkpoint.`,
+  A local Hugging Face Qwen2 folder (Qwen2ForCausalLM: config.json, model.safetensors or sharded
+  model-0000i-of-0000N.safetensors + model.safetensors.index.json in bf16/fp16/fp32, tokenizer.json,
+  tokenizer_config.json, optional generation_config.json) into a float32 reference checkpoint for
+  sft/grpo --reference and export. --out must be new or empty (default runs/import-hf-<dir name>).
+  Refused with one line: other architectures, rope_scaling, sliding-window attention, missing, extra or
+  mis-shaped tensors, other dtypes, a tied LM head that differs from the embedding.`,
 };
 
 export function usage(): string {

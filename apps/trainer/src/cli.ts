@@ -8,6 +8,8 @@ import { pretrain } from "./commands/pretrain";
 import { sft } from "./commands/sft";
 import { grpo } from "./commands/grpo";
 import { sweep } from "./commands/sweep";
+import { exportCheckpoint } from "./commands/export";
+import { importHf } from "./commands/import-hf";
 import { COMMAND_HELP, FLAG_NAMES, usage } from "./cli-help";
 
 const RUNNERS: Partial<Record<TrainerCommand, (cfg: ReturnType<typeof parseTrainerConfig>) => Promise<unknown>>> = {
@@ -15,6 +17,8 @@ const RUNNERS: Partial<Record<TrainerCommand, (cfg: ReturnType<typeof parseTrain
   sft,
   grpo,
   sweep,
+  export: exportCheckpoint,
+  "import-hf": importHf,
 };
 
 /** kebab-case flag → camelCase config key. */

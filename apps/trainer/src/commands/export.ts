@@ -1,0 +1,118 @@
+// `tether-train export <ckpt>`: the checkpoint's ONNX decoder with KV cache and sketch outputs, and its
+// sketch statistics, written into the checkpoint, whose manifest is then rehashed.
+//
+// 1) verify the checkpoint; read config.json, model.safetensors and the tokenizer
+// 2) decoder graph: --onnx-variant standard | fused | auto (auto: each variant checked against the float64
+//    reference forward pass and timed; the fastest passing one is kept — export/decoder.ts)
+// 3) sketch outputs `sketch.{l}` (spec shared with --reference's sketch.json when given), structural check
+//    (+ onnx.checker when Python's onnx is installed), written to onnx/model.onnx (+ model.onnx_data > 2 GB)
+// 4) sketch.json from 256 held-out base-corpus requests run through the written model
+// 5) generation_config.json if missing; onnx/export.json records the variant, opsets and the measurements
+// 6) manifest.json rewritten with the sha256 of every file (onnx/* included) and verified
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ParameterError } from "@tether/shared/errors";
+import { issueLines } from "@tether/shared/schemas/common";
+import { manifest as manifestSchema, type Manifest } from "@tether/shared/schemas/manifest";
+import type { TrainerConfig } from "@tether/shared/schemas/trainer-config";
+import { hashDirectory, verifyCheckpoint } from "../checkpoint/files";
+import { calibrateSketch } from "../export/calibrate";
+import { checkGraph, pythonOnnxAvailable, runOnnxChecker } from "../export/check-graph";
+import { chooseDecoder, VARIANT_OPSETS, type OnnxVariant, type VariantReport } from "../export/decoder";
+import { writeModel, type WriteModelOptions } from "../export/external-data";
+import { addSketchOutputs } from "../export/sketch-outputs";
+import { calibrationSequences, sketchSpecFor } from "../export/sketch-plan";
+import { readCheckpointWeights } from "../export/weights";
+import { fromHfConfig } from "../model/config";
+import { readTokenizerDir } from "../tokenizer/tokenizer";
+
+export interface ExportResult {
+  dir: string;
+  manifest: Manifest;
+  variant: OnnxVariant;
+  /** Files written under the checkpoint, relative ("onnx/model.onnx", "sketch.json", …). */
+  written: string[];
+  reports: VariantReport[];
+}
+
+/** onnx/export.json: how the graph was made (read by humans and by the gateway's engine choice). */
+export interface ExportRecord {
+  variant: OnnxVariant;
+  opsets: { domain: string; version: number }[];
+  ir_version: number;
+  external_data: boolean;
+  sketch: { layers: number[]; m: number; source: string; calibration_requests: number };
+  variants: VariantReport[];
+  onnxruntime_checked: boolean;
+  onnx_checker: "passed" | "not installed";
+  exported_at: string;
+}
+
+/**
+ * @example await exportCheckpoint(parseTrainerConfig({ command: "export", input: "models/demo/policy" }))
+ */
+export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) => void = console.error, o: WriteModelOptions = {}): Promise<ExportResult> {
+  const started = Date.now();
+  const dir = cfg.input;
+  if (dir === undefined) throw new ParameterError("<ckpt>", "is required: tether-train export <checkpoint directory>");
+  // 1) inputs
+  const before = verifyCheckpoint(dir);
+  const config = fromHfConfig(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")));
+  const tok = readTokenizerDir(dir);
+  log(`tether-train: export ${before.id} (${before.kind}, d=${config.hiddenSize}, ${config.numLayers} layers, vocab ${config.vocabSize})`);
+  const weights = readCheckpointWeights(dir, config);
+
+  // 2) decoder
+  const { variant, model: decoder, reports } = await chooseDecoder(config, weights, cfg.onnxVariant, log);
+  log(`tether-train: export: ${variant} variant${cfg.onnxVariant === "auto" ? " (auto: fastest that matches the reference)" : ""}`);
+
+  // 3) sketch outputs, checks, write
+  const { spec, source } = sketchSpecFor(config, cfg.reference);
+  const model = addSketchOutputs(decoder, spec);
+  const problems = checkGraph(model);
+  if (problems.length) throw new Error(`export: the graph is malformed: ${problems.slice(0, 5).join("; ")}`);
+  const modelPath = join(dir, "onnx", "model.onnx");
+  const { external, initializerBytes } = writeModel(model, modelPath, o);
+  log(`tether-train: export: wrote onnx/model.onnx (${(initializerBytes / 2 ** 20).toFixed(1)} MiB of weights${external ? " in onnx/model.onnx_data" : ""}), sketch layers [${spec.layers.join(", ")}], m=${spec.m}`);
+  const checker = pythonOnnxAvailable() ? runOnnxChecker(modelPath) : "not installed";
+  if (checker !== null && checker !== "not installed") throw new Error(`export: onnx.checker refused onnx/model.onnx: ${checker}`);
+
+  // 4) sketch statistics
+  const sequences = calibrationSequences(tok, config, cfg.seed);
+  const sketch = await calibrateSketch(modelPath, config, spec, sequences);
+  writeFileSync(join(dir, "sketch.json"), `${JSON.stringify(sketch)}\n`);
+  log(`tether-train: export: sketch.json from ${sequences.length} calibration requests`);
+
+  // 5) side files
+  const written = ["onnx/model.onnx", ...(external ? ["onnx/model.onnx_data"] : []), "sketch.json", "onnx/export.json"];
+  if (!existsSync(join(dir, "generation_config.json"))) {
+    const generation = { bos_token_id: config.bosTokenId, eos_token_id: config.eosTokenId, pad_token_id: tok.padId };
+    writeFileSync(join(dir, "generation_config.json"), `${JSON.stringify(generation, null, 2)}\n`);
+    written.push("generation_config.json");
+  }
+  const record: ExportRecord = {
+    variant,
+    opsets: VARIANT_OPSETS[variant].map((op) => ({ domain: op.domain ?? "", version: Number(op.version) })),
+    ir_version: Number(model.irVersion),
+    external_data: external,
+    sketch: { layers: spec.layers, m: spec.m, source: source === "default" ? "default" : "reference", calibration_requests: sequences.length },
+    variants: reports,
+    onnxruntime_checked: true,
+    onnx_checker: checker === null ? "passed" : "not installed",
+    exported_at: new Date().toISOString(),
+  };
+  writeFileSync(join(dir, "onnx", "export.json"), `${JSON.stringify(record, null, 2)}\n`);
+
+  // 6) manifest
+  const manifest = rehash(dir, before);
+  log(`tether-train: export: done in ${((Date.now() - started) / 1000).toFixed(1)} s; manifest lists ${Object.keys(manifest.files).length} files`);
+  return { dir, manifest, variant, written, reports };
+}
+
+/** manifest.json with every file's current sha256, validated, written and verified against the disk. */
+function rehash(dir: string, before: Manifest): Manifest {
+  const parsed = manifestSchema.safeParse({ ...before, files: hashDirectory(dir) });
+  if (!parsed.success) throw new Error(`export: invalid manifest: ${issueLines(parsed.error).join("; ")}`);
+  writeFileSync(join(dir, "manifest.json"), `${JSON.stringify(parsed.data, null, 2)}\n`);
+  return verifyCheckpoint(dir);
+}
