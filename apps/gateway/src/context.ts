@@ -1,0 +1,85 @@
+// The app's injected dependencies and what createApp derives from them once (guard defaults, served model
+// name, chat template, scheduler, metrics). Handlers and services receive this context, never globals.
+import { driftGuardDefaults, type DriftGuardDefaults } from "@tether/shared/schemas/drift-guard";
+import type { EvalReport } from "@tether/shared/schemas/eval";
+import type { GatewayConfig } from "@tether/shared/schemas/gateway-config";
+import { ConfigError } from "@tether/shared/schemas/common";
+import type { SketchReference } from "@tether/shared/sketch/reference";
+import { ChatTemplate } from "./chat/template";
+import { systemClock, type Clock } from "./clock";
+import type { InferenceEngine } from "./engine/engine";
+import { GatewayMetrics } from "./observability/metrics";
+import { Scheduler } from "./scheduler";
+import type { DriftStore } from "./store/drift-store";
+
+export interface AppDeps {
+  policy: InferenceEngine; // the served, fine-tuned checkpoint
+  reference: InferenceEngine; // its frozen reference: scores every answer, generates fallbacks
+  store: DriftStore; // drift log (store/batched-writer.ts; store/memory-store.ts in tests)
+  config: GatewayConfig; // parsed (loadGatewayConfig)
+  clock?: Clock; // default: wall clock
+  evalReport?: EvalReport | null; // the policy's eval.json: default max_kl is its percentile
+  sketch?: SketchReference | null; // the policy's sketch.json: per-layer activation drift scores
+  /** Unexpected errors (our bugs); default console.error. */
+  logError?: (message: string, error: unknown) => void;
+  /** Seed of requests that send none; default crypto-random. Tests pin it. */
+  randomSeed?: () => bigint;
+  /** Request id; default a random UUID without dashes. */
+  newRequestId?: () => string;
+}
+
+export interface GatewayContext {
+  policy: InferenceEngine;
+  reference: InferenceEngine;
+  store: DriftStore;
+  config: GatewayConfig;
+  clock: Clock;
+  sketch: SketchReference | null;
+  guardDefaults: DriftGuardDefaults;
+  modelName: string; // id on /v1/models and in every response
+  chatTemplate: ChatTemplate | null;
+  scheduler: Scheduler;
+  metrics: GatewayMetrics;
+  startedS: number; // Unix seconds: /v1/models `created`
+  logError: (message: string, error: unknown) => void;
+  randomSeed: () => bigint;
+  newRequestId: () => string;
+}
+
+function cryptoSeed(): bigint {
+  const words = crypto.getRandomValues(new Uint32Array(2));
+  return (BigInt(words[0]!) << 32n) | BigInt(words[1]!);
+}
+
+/** Validates the pair and derives the context; throws ConfigError on a mismatched pair or missing max_kl. */
+export function createContext(deps: AppDeps): GatewayContext {
+  const { policy, reference, config } = deps;
+  const problems: string[] = [];
+  if (policy.info.vocabSize !== reference.info.vocabSize) {
+    problems.push(`reference: vocabulary size ${reference.info.vocabSize} differs from the policy's ${policy.info.vocabSize} (KL needs one vocabulary)`);
+  }
+  const layers = policy.info.sketchLayers;
+  if (deps.sketch && layers.length > 0 && layers.join() !== deps.sketch.spec.layers.join()) {
+    problems.push(`sketch: the policy emits layers [${layers.join(", ")}] but sketch.json monitors [${deps.sketch.spec.layers.join(", ")}]`);
+  }
+  if (problems.length) throw new ConfigError("gateway models", problems);
+  const clock = deps.clock ?? systemClock;
+  const info = policy.info;
+  return {
+    policy,
+    reference,
+    store: deps.store,
+    config,
+    clock,
+    sketch: deps.sketch ?? null,
+    guardDefaults: driftGuardDefaults(config.drift_guard, deps.evalReport ?? null),
+    modelName: config.model_name ?? info.id,
+    chatTemplate: info.chatTemplate ? new ChatTemplate(info.chatTemplate, { bos_token: info.bosToken, eos_token: info.eosToken }) : null,
+    scheduler: new Scheduler(config.limits.max_concurrent, config.limits.queue_size, () => clock.now()),
+    metrics: new GatewayMetrics(),
+    startedS: Math.floor(clock.now() / 1000),
+    logError: deps.logError ?? ((message, error) => console.error(message, error)),
+    randomSeed: deps.randomSeed ?? cryptoSeed,
+    newRequestId: deps.newRequestId ?? (() => crypto.randomUUID().replace(/-/g, "")),
+  };
+}

@@ -1,0 +1,7 @@
+// Hono's per-request variables, set by the app's first middleware.
+export type AppEnv = {
+  Variables: {
+    requestId: string; // also the x-tether-request-id response header
+    arrivedAt: number; // clock ms, before the body is read
+  };
+};

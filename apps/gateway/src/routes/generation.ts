@@ -1,0 +1,50 @@
+// POST /v1/completions and POST /v1/chat/completions: read the body (size limit, UTF-8, JSON), validate it
+// with the shared zod schema, plan it, and hand it to the generation service. A request refused here is
+// still logged (status and error code, no candidates).
+import { chatCompletionRequest, completionRequest } from "@tether/shared/schemas/openai";
+import { zodIssueToOpenAIError } from "@tether/shared/schemas/openai-error";
+import type { Context } from "hono";
+import type { z } from "zod";
+import type { GatewayContext } from "../context";
+import { HttpError } from "../http/errors";
+import { readJson } from "../http/body";
+import { classify, failureResponse, recordFailure } from "../service/failure";
+import { planChat, planCompletion, type Endpoint, type GenerationPlan } from "../service/plan";
+import type { RequestMeta } from "../service/record";
+import { serveGeneration } from "../service/serve";
+import type { AppEnv } from "./env";
+
+type Handler = (c: Context<AppEnv>) => Promise<Response>;
+
+function generationRoute<S extends z.ZodType>(
+  ctx: GatewayContext,
+  endpoint: Endpoint,
+  schema: S,
+  plan: (body: z.output<S>, raw: Record<string, unknown>) => GenerationPlan,
+): Handler {
+  return async (c) => {
+    const meta: RequestMeta = { id: c.get("requestId"), arrivedAt: c.get("arrivedAt"), endpoint };
+    let model: string | null = null;
+    try {
+      const raw = await readJson(c.req.raw, ctx.config.limits.max_body_bytes);
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) throw new HttpError(zodIssueToOpenAIError(parsed.error));
+      model = (parsed.data as { model?: string }).model ?? null;
+      const planned = plan(parsed.data, raw as Record<string, unknown>);
+      return await serveGeneration(ctx, { request: c.req.raw, meta, model, plan: planned });
+    } catch (error) {
+      const failure = classify(ctx, error, c.req.raw.signal.aborted);
+      const facts = { meta, model, plan: null, result: null, state: null, status: failure.status, errorCode: failure.body.error.code, endedAt: ctx.clock.now() };
+      await recordFailure(ctx, error, facts);
+      return failureResponse(failure);
+    }
+  };
+}
+
+export function completionsRoute(ctx: GatewayContext): Handler {
+  return generationRoute(ctx, "completions", completionRequest, (body, raw) => planCompletion(ctx, body, raw));
+}
+
+export function chatRoute(ctx: GatewayContext): Handler {
+  return generationRoute(ctx, "chat.completions", chatCompletionRequest, (body) => planChat(ctx, body));
+}

@@ -1,0 +1,42 @@
+// GET /v1/models, /v1/models/:id, /healthz (the process answers), /readyz (models loaded and the drift
+// log's database reachable: load balancers route only to ready instances), /metrics (Prometheus text).
+// Reachable = the drift log's last write attempt succeeded (stats().lastError is null); while it fails the
+// gateway still serves (entries spill to disk) but reports not ready, so traffic can move elsewhere.
+import type { ModelList } from "@tether/shared/schemas/openai-response";
+import type { Hono } from "hono";
+import type { GatewayContext } from "../context";
+import { HttpError } from "../http/errors";
+import type { AppEnv } from "./env";
+
+function modelCard(ctx: GatewayContext): ModelList["data"][number] {
+  return { id: ctx.modelName, object: "model", created: ctx.startedS, owned_by: "tether" };
+}
+
+function storeStatus(ctx: GatewayContext): { reachable: boolean; error: string | null } {
+  try {
+    const error = ctx.store.stats().lastError;
+    return { reachable: error === null, error };
+  } catch (e) {
+    return { reachable: false, error: (e as Error).message };
+  }
+}
+
+/** Registers the read-only routes. */
+export function opsRoutes(app: Hono<AppEnv>, ctx: GatewayContext): void {
+  app.get("/v1/models", (c) => c.json({ object: "list", data: [modelCard(ctx)] } satisfies ModelList));
+  app.get("/v1/models/:id", (c) => {
+    const id = c.req.param("id");
+    if (id !== ctx.modelName) throw HttpError.of(404, `model ${JSON.stringify(id)} does not exist; this gateway serves ${JSON.stringify(ctx.modelName)}`, "model", "model_not_found");
+    return c.json(modelCard(ctx));
+  });
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) => {
+    const store = storeStatus(ctx);
+    const body = { status: store.reachable ? "ready" : "not_ready", policy: ctx.policy.info.id, reference: ctx.reference.info.id, store };
+    return c.json(body, store.reachable ? 200 : 503);
+  });
+  app.get("/metrics", (c) => {
+    const text = ctx.metrics.render({ queueDepth: ctx.scheduler.depth, inFlight: ctx.scheduler.active }, ctx.store.stats());
+    return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
+}

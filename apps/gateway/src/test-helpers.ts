@@ -1,0 +1,112 @@
+// Test-only: an app over two fake engines and an in-memory drift log, request helpers, an SSE reader, and
+// float64 reference computations (written from the definitions, independent of packages/shared/src/math).
+import { loadGatewayConfig, type GatewayConfigInput } from "@tether/shared/schemas/gateway-config";
+import type { EvalReport } from "@tether/shared/schemas/eval";
+import type { SketchReference } from "@tether/shared/sketch/reference";
+import { createApp } from "./app";
+import { FakeEngine, type FakeEngineOptions } from "./engine/fake";
+import { MemoryDriftStore } from "./store/memory-store";
+
+export interface TestAppOptions {
+  config?: GatewayConfigInput;
+  policy?: FakeEngineOptions;
+  reference?: FakeEngineOptions;
+  evalReport?: EvalReport | null;
+  sketch?: SketchReference | null;
+  /** Replace the engines (e.g. a failing subclass). */
+  policyEngine?: FakeEngine;
+}
+
+/** Engines that only emit printable text (no eos, no special tokens): text ↔ ids is exact. */
+export const TEXT_ONLY: FakeEngineOptions = { eosBias: -Infinity, specialBias: -Infinity };
+
+/**
+ * Policy = seed 7 with drift 0.3 (KL ≈ 0.04 nats/token), reference = seed 7; guard max_kl 0.05 unless set.
+ * @example const { app, store, policy } = testApp({ config: { limits: { max_n: 2 } } });
+ */
+export function testApp(options: TestAppOptions = {}) {
+  const policy = options.policyEngine ?? new FakeEngine({ id: "fake-policy", seed: 7, drift: 0.3, ...options.policy });
+  const reference = new FakeEngine({ id: "fake-reference", seed: 7, ...options.reference });
+  const store = new MemoryDriftStore();
+  const errors: unknown[] = [];
+  const config = loadGatewayConfig({ drift_guard: { max_kl: 0.05, allow_disable: true }, ...options.config }, {});
+  const app = createApp({
+    policy,
+    reference,
+    store,
+    config,
+    evalReport: options.evalReport ?? null,
+    sketch: options.sketch ?? null,
+    logError: (_message, error) => void errors.push(error),
+    randomSeed: () => 12345n,
+  });
+  return { app, store, policy, reference, errors, config };
+}
+
+type App = ReturnType<typeof testApp>["app"];
+
+/** POST a JSON body. */
+export function post(app: App, path: string, body: unknown, init: RequestInit = {}): Promise<Response> {
+  return Promise.resolve(app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), ...init }));
+}
+
+/** The `data:` payloads of an SSE body, JSON-parsed except the final "[DONE]". */
+export async function readSse(res: Response): Promise<unknown[]> {
+  const text = await res.text();
+  return text
+    .split("\n\n")
+    .filter((block) => block.trim() !== "")
+    .map((block) => {
+      if (!block.startsWith("data: ")) throw new Error(`not an SSE data block: ${JSON.stringify(block)}`);
+      const data = block.slice("data: ".length);
+      return data === "[DONE]" ? data : JSON.parse(data);
+    });
+}
+
+/** Waits until `predicate()` holds (polling every 2 ms, up to `ms`). */
+export async function until(predicate: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** log p_i = x_i − log Σ_j exp(x_j), float64, straight from the definition with a max shift. */
+export function logSoftmax64(row: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
+  const lse = max + Math.log(sum);
+  return Array.from(row, (x) => x - lse);
+}
+
+/** KL(P‖Q) = Σ_i p_i (log p_i − log q_i), float64, skipping p_i = 0. */
+export function kl64(p: ArrayLike<number>, q: ArrayLike<number>): number {
+  const lp = logSoftmax64(p);
+  const lq = logSoftmax64(q);
+  let kl = 0;
+  for (let i = 0; i < lp.length; i++) if (lp[i]! > -Infinity) kl += Math.exp(lp[i]!) * (lp[i]! - lq[i]!);
+  return kl;
+}
+
+/**
+ * kl_mean, kl_max, kl_sum and log_ratio of completion `tokens` after `prompt` under two bigram fakes,
+ * recomputed in float64 from their logit tables.
+ */
+export function expectedDrift(policy: FakeEngine, reference: FakeEngine, prompt: number[], tokens: number[]) {
+  let sum = 0;
+  let max = 0;
+  let logRatio = 0;
+  tokens.forEach((y, t) => {
+    const prev = t === 0 ? prompt[prompt.length - 1]! : tokens[t - 1]!;
+    const p = policy.logitsAfter(prev);
+    const q = reference.logitsAfter(prev);
+    const kl = kl64(p, q);
+    sum += kl;
+    max = Math.max(max, kl);
+    logRatio += logSoftmax64(p)[y]! - logSoftmax64(q)[y]!;
+  });
+  return { kl_mean: tokens.length ? sum / tokens.length : 0, kl_max: max, kl_sum: sum, log_ratio: logRatio };
+}
