@@ -49,9 +49,19 @@ export function checkGraph(model: onnx.IModelProto): string[] {
   return problems;
 }
 
-/** Whether `python3 -c "import onnx"` succeeds here. */
+// The first Python that can `import onnx`: PATH's python3 (a virtualenv, pyenv), else Debian's, where
+// `apt-get install python3-onnx` puts it (.ci/run does); pyenv's shim hides Debian's from PATH.
+const PYTHONS = ["python3", "/usr/bin/python3"];
+let pythonWithOnnx: string | null | undefined;
+
+function onnxPython(): string | null {
+  pythonWithOnnx ??= PYTHONS.find((py) => spawnSync(py, ["-c", "import onnx"], { encoding: "utf8" }).status === 0) ?? null;
+  return pythonWithOnnx;
+}
+
+/** Whether some python3 here can `import onnx`. */
 export function pythonOnnxAvailable(): boolean {
-  return spawnSync("python3", ["-c", "import onnx"], { encoding: "utf8" }).status === 0;
+  return onnxPython() !== null;
 }
 
 /**
@@ -62,8 +72,9 @@ export function pythonOnnxAvailable(): boolean {
 export function runOnnxChecker(path: string): string | null {
   // check_custom_domain stays False: com.microsoft ops have no schema in onnx, only in ONNX Runtime.
   const script = "import sys, onnx\nonnx.checker.check_model(sys.argv[1], full_check=False)\n";
-  const r = spawnSync("python3", ["-c", script, path], { encoding: "utf8" });
+  const python = onnxPython();
+  if (python === null) throw new Error("no python3 here can import onnx (apt-get install python3-onnx)");
+  const r = spawnSync(python, ["-c", script, path], { encoding: "utf8" });
   if (r.error) throw r.error;
-  if (/No module named '?onnx'?/.test(r.stderr)) throw new Error("python3 cannot import onnx");
   return r.status === 0 ? null : r.stderr.trim().split("\n").slice(-3).join(" ");
 }
