@@ -219,12 +219,19 @@ export class BatchedDriftWriter implements DriftStore {
   private async runPass(partial: boolean, force: boolean): Promise<void> {
     if (!force && this.now() < this.retryAt) return;
     let spillTurn = true; // take turns, so that neither a long replay nor a steady load starves the other
+    // A partial (timer) pass writes what was buffered when it started; rows arriving meanwhile wait for a
+    // full batch or the next tick, else a steady load would be written as a stream of tiny transactions.
+    let partialRows = partial ? this.bufferRows : 0;
     try {
       for (;;) {
-        const memoryDue = this.buffer.length > 0 && (partial || this.bufferRows >= this.options.log.batch_rows);
+        const memoryDue = this.buffer.length > 0 && (partialRows > 0 || this.bufferRows >= this.options.log.batch_rows);
         let outcome: "ok" | "failed" | "empty" = "empty";
         if (this.spill.pending && (spillTurn || !memoryDue)) outcome = await this.replayBatch();
-        if (outcome === "empty" && memoryDue) outcome = await this.writeMemoryBatch();
+        if (outcome === "empty" && memoryDue) {
+          const written = await this.writeMemoryBatch();
+          outcome = written === "failed" ? "failed" : "ok";
+          if (written !== "failed") partialRows -= written;
+        }
         if (outcome !== "ok") return;
         spillTurn = !spillTurn;
       }
@@ -233,7 +240,8 @@ export class BatchedDriftWriter implements DriftStore {
     }
   }
 
-  private async writeMemoryBatch(): Promise<"ok" | "failed"> {
+  /** Commits the oldest ≤ batch_rows buffered rows; their count, or "failed". */
+  private async writeMemoryBatch(): Promise<number | "failed"> {
     let rows = 0;
     let count = 0;
     for (const b of this.buffer) {
@@ -245,7 +253,7 @@ export class BatchedDriftWriter implements DriftStore {
     if (!(await this.commit(entries, rows, false))) return "failed";
     this.buffer.splice(0, count);
     this.bufferRows -= rows;
-    return "ok";
+    return rows;
   }
 
   private async replayBatch(): Promise<"ok" | "failed" | "empty"> {
