@@ -1,12 +1,18 @@
 // `npm run bench -- <name>`: runs one benchmark (or all). Each prints its numbers with the backend and load.
 import { benchDriftLog } from "./drift-log";
 import { benchDecode } from "./decode";
+import { benchDecodePeer } from "./decode-peer";
+import { benchGateway } from "./gateway-overhead";
+import { benchGuard } from "./guard-overhead";
 import { benchTrain } from "./train-throughput";
 
 const BENCHES: Record<string, () => Promise<void>> = {
   train: () => benchTrain(),
   decode: () => benchDecode(),
+  "decode-peer": () => benchDecodePeer(),
   "drift-log": () => benchDriftLog(),
+  guard: () => benchGuard(),
+  gateway: () => benchGateway(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -1,16 +1,138 @@
-// Node entry of the gateway. Until the ONNX engine lands (issue #5) it checks for the demo checkpoints
-// and says what is missing and how to get them, exiting cleanly instead of crashing.
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+// Node entry of the gateway: configuration (TETHER_CONFIG file + environment), the two ONNX engines, the
+// drift log (PGlite under data_dir, or PostgreSQL when DATABASE_URL is set), the Hono app on
+// @hono/node-server, and a graceful SIGTERM/SIGINT: stop accepting, let in-flight requests finish, flush the
+// drift log (what cannot reach the database stays in the spill file and is replayed at the next start).
+//
+// 1) config → 2) engines (manifests verified) → 3) database, migrations, checkpoint rows → 4) drift writer
+//    (replays spill files left by an earlier run) → 5) app + listen → 6) signals
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { extname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { serve, type ServerType } from "@hono/node-server";
+import { checkpoints, createDb, insertDriftBatch, migrate, type DbHandle } from "@tether/db";
+import { ConfigError } from "@tether/shared/schemas/common";
+import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/gateway-config";
+import { createApp } from "./app";
+import { OrtNodeEngine } from "./engine/ort-node";
+import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
 
-const policy = resolve(process.env.TETHER_POLICY ?? "models/demo/policy");
-const reference = resolve(process.env.TETHER_REFERENCE ?? "models/demo/reference");
-const missing = [policy, reference].filter((dir) => !existsSync(resolve(dir, "manifest.json")));
+export interface RunningGateway {
+  url: string;
+  config: GatewayConfig;
+  /** Stop accepting, drain in-flight requests, flush the drift log, release engines and database. */
+  close(): Promise<void>;
+}
 
-if (missing.length > 0) {
-  console.log(`tether: no checkpoint at ${missing.join(" or ")} yet.`);
-  console.log("tether: the demo pair is made by the trainer (`npm run train:demo`, issues #3–#4) and served by the gateway (issue #5);");
-  console.log("tether: point TETHER_POLICY / TETHER_REFERENCE at checkpoint directories to use your own.");
-} else {
-  console.log(`tether: checkpoints found (policy ${policy}, reference ${reference}); the serving engine is not built yet (issue #5).`);
+/** TETHER_CONFIG: a JSON file, or a .js/.ts module whose default export is the config object. */
+export async function readConfigFile(path: string | undefined): Promise<unknown> {
+  if (path === undefined || path === "") return undefined;
+  const full = resolve(path);
+  if ([".js", ".mjs", ".ts", ".mts"].includes(extname(full))) {
+    const mod = (await import(pathToFileURL(full).href)) as { default?: unknown };
+    return mod.default;
+  }
+  try {
+    return JSON.parse(readFileSync(full, "utf8"));
+  } catch (e) {
+    throw new ConfigError("gateway config", [`TETHER_CONFIG (${path}): ${(e as Error).message.split("\n")[0]}`]);
+  }
+}
+
+async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): Promise<void> {
+  const rows = engines.map(({ checkpoint: c }) => ({
+    id: c.manifest.id,
+    kind: c.manifest.kind,
+    parentId: c.manifest.parent_id,
+    referenceId: c.manifest.reference_id,
+    path: c.dir,
+    manifest: c.manifest,
+    eval: c.evalReport,
+  }));
+  await handle.db.insert(checkpoints).values(rows).onConflictDoNothing();
+}
+
+/**
+ * Build and start the gateway from a validated config.
+ * @example const gw = await startGateway(loadGatewayConfig({ port: 0 }, process.env)); … await gw.close();
+ */
+export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.error): Promise<RunningGateway> {
+  const threads = Number(process.env.TETHER_ORT_THREADS) || undefined;
+  const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads });
+  const reference = await OrtNodeEngine.load(resolve(config.reference), { intraOpNumThreads: threads });
+  const handle = await createDb(config.database_url ?? join(config.data_dir, "pglite"));
+  try {
+    await migrate(handle);
+    await registerCheckpoints(handle, [policy, reference]);
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+  const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.log, spillDir: spillDirFor(config) });
+  const app = createApp({
+    policy,
+    reference,
+    store,
+    config,
+    evalReport: policy.checkpoint.evalReport,
+    // The served policy's activations are scored against the REFERENCE's calibration statistics (the export
+    // gives both checkpoints the same projections), so a percentile says how unlike the reference it looks.
+    sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch,
+  });
+  const server: ServerType = await new Promise((ready) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ready(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  log(`tether: serving ${app.context.modelName} on ${url} (policy ${config.policy}, reference ${config.reference}, drift log: ${handle.kind})`);
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((done) => {
+        server.close(() => done()); // stops accepting; resolves once in-flight responses have ended
+        if ("closeIdleConnections" in server) server.closeIdleConnections();
+      });
+      await store.close(); // flush; the rest stays in the spill file for the next start
+      await Promise.all([policy.dispose(), reference.dispose()]);
+      await handle.close();
+    })());
+  return { url, config, close };
+}
+
+async function main(): Promise<number> {
+  let config: GatewayConfig;
+  try {
+    config = loadGatewayConfig(await readConfigFile(process.env.TETHER_CONFIG), process.env);
+  } catch (e) {
+    for (const line of e instanceof ConfigError ? e.problems : [(e as Error).message]) console.error(`tether: ${line}`);
+    return 2;
+  }
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(config);
+  } catch (e) {
+    const lines = e instanceof ConfigError ? e.problems : [(e as Error).message.split("\n")[0]!];
+    for (const line of lines) console.error(`tether: ${line}`);
+    if (/models\/demo/.test(lines.join(" "))) console.error("tether: make the demo pair with `npm run train:demo`, or set TETHER_POLICY / TETHER_REFERENCE");
+    return 1;
+  }
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      console.error(`tether: ${signal}: draining requests and flushing the drift log`);
+      gateway.close().then(
+        () => process.exit(0),
+        (e: unknown) => {
+          console.error(`tether: shutdown: ${(e as Error).message}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
+  return 0;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const code = await main();
+  if (code !== 0) process.exit(code);
 }
