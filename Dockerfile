@@ -7,6 +7,8 @@ FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
+# npm ci's postinstall applies patches/ (patch-package): postgres.js's null-socket crash fix
+COPY patches ./patches
 COPY packages/shared/package.json packages/shared/
 COPY packages/db/package.json packages/db/
 COPY apps/gateway/package.json apps/gateway/
@@ -18,7 +20,9 @@ COPY . .
 ENV HOST=0.0.0.0 PORT=8787 TETHER_DATA_DIR=/data
 VOLUME /data
 EXPOSE 8787
-CMD ["npm", "start"]
+# Exec form with node itself as PID 1: `npm start` or the tsx CLI would not pass SIGTERM on (npm exits at
+# once and orphans the server; tsx SIGKILLs a child that does not answer within 30 ms), so no drain/flush.
+CMD ["node", "--import", "tsx", "apps/gateway/src/server.node.ts"]
 
 # GPU trainer: CUDA 11.8 + cuDNN 8 is what tfjs-node-gpu 4.x binds to. Its install script downloads
 # libtensorflow, so this target must have network at build time and must fail loudly if the binding is absent.

@@ -6,6 +6,7 @@
 // 1) config → 2) engines (manifests verified) → 3) database, migrations, checkpoint rows → 4) drift writer
 //    (replays spill files left by an earlier run) → 5) app + listen → 6) signals
 import { readFileSync } from "node:fs";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -60,7 +61,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const threads = Number(process.env.TETHER_ORT_THREADS) || undefined;
   const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads });
   const reference = await OrtNodeEngine.load(resolve(config.reference), { intraOpNumThreads: threads });
-  const handle = await createDb(config.database_url ?? join(config.data_dir, "pglite"));
+  const handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
   try {
     await migrate(handle);
     await registerCheckpoints(handle, [policy, reference]);
@@ -82,6 +83,15 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const server: ServerType = await new Promise((ready) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ready(s));
   });
+  // While draining, every response says `Connection: close`, so a keep-alive client cannot keep a
+  // connection (and the process) alive by sending more requests on it.
+  let draining = false;
+  const open = new Set<ServerResponse>();
+  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.setHeader("connection", "close");
+    open.add(res);
+    res.once("close", () => open.delete(res));
+  });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   log(`tether: serving ${app.context.modelName} on ${url} (policy ${config.policy}, reference ${config.reference}, drift log: ${handle.kind})`);
@@ -89,10 +99,16 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      draining = true;
+      for (const res of open) if (!res.headersSent) res.setHeader("connection", "close");
+      const http = server as Server;
+      // In-flight requests get the request deadline (plus a margin) to finish; then connections are cut.
+      const deadline = setTimeout(() => http.closeAllConnections(), (config.limits.request_timeout_s + 5) * 1000);
       await new Promise<void>((done) => {
-        server.close(() => done()); // stops accepting; resolves once in-flight responses have ended
-        if ("closeIdleConnections" in server) server.closeIdleConnections();
+        http.close(() => done()); // stops accepting; resolves once every connection has ended
+        http.closeIdleConnections();
       });
+      clearTimeout(deadline);
       await store.close(); // flush; the rest stays in the spill file for the next start
       await Promise.all([policy.dispose(), reference.dispose()]);
       await handle.close();
@@ -117,8 +133,12 @@ async function main(): Promise<number> {
     if (/models\/demo/.test(lines.join(" "))) console.error("tether: make the demo pair with `npm run train:demo`, or set TETHER_POLICY / TETHER_REFERENCE");
     return 1;
   }
+  let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
+    // process.on, not once: a second signal (Ctrl-C twice) must not reach Node's default handler mid-flush.
+    process.on(signal, () => {
+      if (stopping) return void console.error(`tether: ${signal}: already draining`);
+      stopping = true;
       console.error(`tether: ${signal}: draining requests and flushing the drift log`);
       gateway.close().then(
         () => process.exit(0),

@@ -60,7 +60,7 @@ interface Buffered {
 
 /**
  * @example
- * const handle = await createDb(config.database_url ?? join(config.data_dir, "pglite"));
+ * const handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
  * const store = await BatchedDriftWriter.open({
  *   write: (batch) => insertDriftBatch(handle.db, batch), log: config.log, spillDir: spillDirFor(config),
  * });
