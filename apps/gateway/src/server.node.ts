@@ -60,7 +60,10 @@ async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): 
 export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.error): Promise<RunningGateway> {
   const threads = Number(process.env.TETHER_ORT_THREADS) || undefined;
   const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads });
-  const reference = await OrtNodeEngine.load(resolve(config.reference), { intraOpNumThreads: threads });
+  const reference = await OrtNodeEngine.load(resolve(config.reference), { intraOpNumThreads: threads }).catch(async (e: unknown) => {
+    await policy.dispose();
+    throw e;
+  });
   const handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
   try {
     await migrate(handle);
@@ -80,9 +83,18 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     // gives both checkpoints the same projections), so a percentile says how unlike the reference it looks.
     sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch,
   });
-  const server: ServerType = await new Promise((ready) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ready(s));
-  });
+  let server: ServerType;
+  try {
+    server = await new Promise<ServerType>((ready, fail) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ready(s));
+      s.once("error", (e: NodeJS.ErrnoException) => fail(new Error(e.code === "EADDRINUSE" ? `port ${config.port} on ${config.host} is in use (set PORT)` : e.message)));
+    });
+  } catch (e) {
+    await store.close();
+    await Promise.all([policy.dispose(), reference.dispose()]);
+    await handle.close();
+    throw e;
+  }
   // While draining, every response says `Connection: close`, so a keep-alive client cannot keep a
   // connection (and the process) alive by sending more requests on it.
   let draining = false;

@@ -16,6 +16,16 @@ function sketchReference(layers: number[], m: number): SketchReference {
 }
 
 describe("drift log", () => {
+  it("client strings are stored without NUL (PostgreSQL text refuses it) and at most 256 characters long", async () => {
+    const { app, store } = testApp({ policy: TEXT_ONLY, reference: TEXT_ONLY });
+    const user = `a\u0000b${"x".repeat(1000)}`;
+    const res = await post(app, "/v1/completions", { prompt: "ab", max_tokens: 2, user, drift_guard: false });
+    expect(res.status).toBe(200);
+    const logged = store.entries[0]!.request.endUser!;
+    expect(logged).not.toContain("\u0000");
+    expect(logged).toBe(`ab${"x".repeat(254)}`);
+  });
+
   it("logs one row per candidate per monitored layer with the pooled sketch's score", async () => {
     const sketch = { layers: [2, 4], m: 3 };
     const ref = sketchReference(sketch.layers, sketch.m);

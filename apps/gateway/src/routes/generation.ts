@@ -1,6 +1,7 @@
 // POST /v1/completions and POST /v1/chat/completions: read the body (size limit, UTF-8, JSON), validate it
 // with the shared zod schema, plan it, and hand it to the generation service. A request refused here is
 // still logged (status and error code, no candidates).
+import { ParameterError } from "@tether/shared/errors";
 import { chatCompletionRequest, completionRequest } from "@tether/shared/schemas/openai";
 import { zodIssueToOpenAIError } from "@tether/shared/schemas/openai-error";
 import type { Context } from "hono";
@@ -31,7 +32,14 @@ function generationRoute<S extends z.ZodType>(
       if (!parsed.success) throw new HttpError(zodIssueToOpenAIError(parsed.error));
       model = (parsed.data as { model?: string }).model ?? null;
       const planned = plan(parsed.data, raw as Record<string, unknown>);
-      return await serveGeneration(ctx, { request: c.req.raw, meta, model, plan: planned });
+      try {
+        return await serveGeneration(ctx, { request: c.req.raw, meta, model, plan: planned });
+      } catch (error) {
+        // Past planning, a ParameterError (NaN logits, a non-finite sketch row…) is an engine or model fault,
+        // not the client's: it must surface as a logged 500, not as a 400 the client cannot fix.
+        if (error instanceof ParameterError) throw new Error(`internal: ${error.message}`, { cause: error });
+        throw error;
+      }
     } catch (error) {
       const failure = classify(ctx, error, c.req.raw.signal.aborted);
       const facts = { meta, model, plan: null, result: null, state: null, status: failure.status, errorCode: failure.body.error.code, endedAt: ctx.clock.now() };

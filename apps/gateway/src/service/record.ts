@@ -65,6 +65,14 @@ function sampleRows(record: CandidateRecord): DriftSampleRow[] {
 /**
  * @example ctx.store.record(driftLogEntry(ctx, facts));
  */
+/**
+ * A client-supplied string as stored: PostgreSQL text refuses NUL (a 200 must not turn into a dead-lettered
+ * row), and `user`/`model` are bounded so a 1 MiB field is not stored with every request.
+ */
+function loggable(value: string | null): string | null {
+  return value === null ? null : value.replace(/\u0000/g, "").slice(0, 256);
+}
+
 export function driftLogEntry(ctx: GatewayContext, facts: RequestFacts): DriftLogEntry {
   const { meta, plan, state } = facts;
   const createdAt = new Date(meta.arrivedAt);
@@ -73,10 +81,10 @@ export function driftLogEntry(ctx: GatewayContext, facts: RequestFacts): DriftLo
     id: meta.id,
     createdAt,
     endpoint: meta.endpoint,
-    model: facts.model ?? ctx.modelName,
+    model: loggable(facts.model) ?? ctx.modelName,
     policyId: plan ? ctx.policy.info.id : null,
     referenceId: plan ? ctx.reference.info.id : null,
-    endUser: plan?.user ?? null,
+    endUser: loggable(plan?.user ?? null),
     n: plan?.n ?? 1,
     promptTokens: plan ? plan.prompts.reduce((a, p) => a + p.ids.length, 0) : 0,
     status: facts.status,

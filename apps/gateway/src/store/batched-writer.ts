@@ -123,6 +123,9 @@ export class BatchedDriftWriter implements DriftStore {
     }
     assertLoggable(entry);
     const rows = entryRows(entry);
+    // While the database is failing, an acknowledged entry must not live only in memory: it goes to disk
+    // (the caller awaits the fsync) until a write succeeds again.
+    if (this.failures > 0) return this.spillEntry(entry, rows, false);
     // An entry larger than the whole buffer still goes to an empty one: the bound overshoots by one entry.
     if (this.bufferRows + rows <= this.options.log.buffer_rows || this.buffer.length === 0) {
       this.buffer.push({ entry, rows });
@@ -301,6 +304,15 @@ export class BatchedDriftWriter implements DriftStore {
     this.lastError = describeError(err);
     const delay = backoffDelay(this.failures, this.options.backoffBaseMs!, this.options.backoffMaxMs!, (this.options.random ?? Math.random)());
     this.retryAt = this.now() + delay;
+    // First failure: what is buffered goes to disk too (no pass holds it now: failed() runs inside the pass
+    // that just gave up), past the cap if need be, since these entries were acknowledged.
+    if (this.failures === 1 && this.buffer.length > 0) {
+      const moved = this.buffer.splice(0);
+      this.bufferRows = 0;
+      for (const b of moved) {
+        this.spillEntry(b.entry, b.rows, true).catch((e: unknown) => this.warn(`drift log: an acknowledged entry could not be spilled and is lost: ${describeError(e)}`));
+      }
+    }
     // 1, 2, 4, 8, … failures in a row: the outage is visible in the log without a line per retry.
     if ((this.failures & (this.failures - 1)) === 0) {
       this.warn(`drift log: write failed ${this.failures}× in a row, retrying in ${Math.round(delay)} ms: ${this.lastError}`);

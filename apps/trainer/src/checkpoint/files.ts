@@ -32,10 +32,10 @@ export function sha256File(path: string): string {
 
 /**
  * Read and validate manifest.json, then check every listed file's size and hash; throws one message
- * listing each problem.
+ * listing each problem. `regenerated(path)` marks files the caller is about to rewrite (not checked).
  * @example const m = verifyCheckpoint("models/demo/reference");
  */
-export function verifyCheckpoint(dir: string): Manifest {
+export function verifyCheckpoint(dir: string, { regenerated }: { regenerated?: (path: string) => boolean } = {}): Manifest {
   const path = join(dir, "manifest.json");
   let raw: unknown;
   try {
@@ -45,7 +45,9 @@ export function verifyCheckpoint(dir: string): Manifest {
   }
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${path}: ${issueLines(parsed.error).join("; ")}`);
-  const problems = manifestFileProblems(parsed.data, hashDirectory(dir));
+  // `regenerated` files (export's outputs, when export runs again) are left out of the comparison both ways.
+  const listed = { ...parsed.data, files: Object.fromEntries(Object.entries(parsed.data.files).filter(([f]) => !regenerated?.(f))) };
+  const problems = manifestFileProblems(listed, hashDirectory(dir, (f) => f === "manifest.json" || regenerated?.(f) === true));
   if (problems.length) throw new Error(`${dir}: checkpoint files do not match manifest.json: ${problems.join("; ")}`);
   return parsed.data;
 }

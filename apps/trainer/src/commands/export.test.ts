@@ -64,6 +64,21 @@ describe("tether-train export", () => {
     expect(() => verifyCheckpoint(dir)).toThrow(/onnx\/model\.onnx: \d+ bytes, manifest says/);
   });
 
+  it("an interrupted export (stray or half-written onnx/ files) is repaired by exporting again; tampered weights are still refused", async () => {
+    const dir = join(root, "interrupted");
+    writeTinyCheckpoint(dir, c, params);
+    mkdirSync(join(dir, "onnx"), { recursive: true });
+    writeFileSync(join(dir, "onnx", "model.onnx"), "half-written"); // unlisted in the manifest
+    expect(() => verifyCheckpoint(dir)).toThrow(/onnx\/model\.onnx: not in manifest/);
+    await exportCheckpoint(parseTrainerConfig({ command: "export", input: dir, onnxVariant: "standard" }), quiet);
+    const first = verifyCheckpoint(dir).files["onnx/model.onnx"]!.sha256;
+    appendFileSync(join(dir, "onnx", "model.onnx"), "x"); // a re-export killed mid-write
+    await exportCheckpoint(parseTrainerConfig({ command: "export", input: dir, onnxVariant: "standard" }), quiet);
+    expect(verifyCheckpoint(dir).files["onnx/model.onnx"]!.sha256).toBe(first); // same graph, rehashed
+    appendFileSync(join(dir, "model.safetensors"), "x");
+    await expect(exportCheckpoint(parseTrainerConfig({ command: "export", input: dir }), quiet)).rejects.toThrow(/model\.safetensors/);
+  });
+
   it("--reference with a sketch.json: the policy's sketch reuses the reference's spec (same projections)", async () => {
     const reference = join(root, "with-sketch");
     mkdirSync(reference);

@@ -45,7 +45,6 @@ export interface ExportRecord {
   variants: VariantReport[];
   onnxruntime_checked: boolean;
   onnx_checker: "passed" | "not installed";
-  exported_at: string;
 }
 
 /**
@@ -56,7 +55,9 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
   const dir = cfg.input;
   if (dir === undefined) throw new ParameterError("<ckpt>", "is required: tether-train export <checkpoint directory>");
   // 1) inputs
-  const before = verifyCheckpoint(dir);
+  // Export's own outputs are not checked: an interrupted export leaves them unlisted or changed, and
+  // running export again must repair that (everything else is verified; the manifest is rehashed at the end).
+  const before = verifyCheckpoint(dir, { regenerated: isExportOutput });
   const config = fromHfConfig(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")));
   const tok = readTokenizerDir(dir);
   log(`tether-train: export ${before.id} (${before.kind}, d=${config.hiddenSize}, ${config.numLayers} layers, vocab ${config.vocabSize})`);
@@ -99,7 +100,6 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
     variants: reports,
     onnxruntime_checked: true,
     onnx_checker: checker === null ? "passed" : "not installed",
-    exported_at: new Date().toISOString(),
   };
   writeFileSync(join(dir, "onnx", "export.json"), `${JSON.stringify(record, null, 2)}\n`);
 
@@ -107,6 +107,11 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
   const manifest = rehash(dir, before);
   log(`tether-train: export: done in ${((Date.now() - started) / 1000).toFixed(1)} s; manifest lists ${Object.keys(manifest.files).length} files`);
   return { dir, manifest, variant, written, reports };
+}
+
+/** Files export writes and rewrites: onnx/* and sketch.json. */
+function isExportOutput(path: string): boolean {
+  return path.startsWith("onnx/") || path === "sketch.json";
 }
 
 /** manifest.json with every file's current sha256, validated, written and verified against the disk. */

@@ -19,7 +19,7 @@ export const gatewayLimits = z
     max_body_bytes: int(1024, 64 * MiB).default(1 * MiB), // larger bodies → 413 before JSON parsing
     max_concurrent: int(1, 1024).default(4), // requests decoding at once (each one batched session run per step)
     queue_size: int(0, 100_000).default(64), // requests waiting for a slot; full → 429 with Retry-After
-    request_timeout_s: real({ value: 0, exclusive: true }).default(300), // generation deadline per request
+    request_timeout_s: real({ value: 0, exclusive: true }, 86_400).default(300), // generation deadline per request (≤ 1 day: setTimeout overflows past 2^31 ms)
   })
   .superRefine((l, ctx) => {
     if (l.max_n * l.max_candidates > 1024) {

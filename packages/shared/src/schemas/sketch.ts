@@ -18,8 +18,9 @@ export const SketchSpecSchema = z.strictObject({
   /** Fraction of non-zero entries of S, in (0, 1]; 1/√d is the usual choice. */
   density: z.number().gt(0).lte(1),
   /**
-   * Monitored residual-stream positions, ascending, as Hugging Face `output_hidden_states` indexes them:
-   * 0 = embedding output, l = output of decoder layer l (1-based).
+   * Monitored residual-stream positions, ascending: 0 = embedding output, l = output of decoder layer l
+   * (1-based). Hugging Face's `output_hidden_states` agrees except at l = L, where it applies the final norm;
+   * here l = L is the residual stream BEFORE `model.norm` (the exported graph's `hidden_states.{L}`).
    */
   layers: z
     .array(z.int().min(0))
