@@ -34,7 +34,9 @@ ${COMMON}`,
   --onnx-variant standard: ai.onnx opset 17 only (any runtime, left padding); fused: ONNX Runtime's
   com.microsoft GroupQueryAttention + SkipSimplifiedLayerNormalization (no left padding, head_dim % 16 = 0);
   auto (default): both checked against the float64 forward pass and timed, the faster one kept.
-  --reference <ckpt>: reuse that checkpoint's sketch spec (same projections) when it has sketch.json.`,
+  --reference <ckpt>: reuse that checkpoint's sketch spec (same projections) when it has sketch.json.
+  --data <file.jsonl>: {"prompt","completion"} calibration requests for sketch.json (first 256; use text
+  like the traffic you will serve); default: held-out bundled arithmetic.`,
   "import-hf": `tether-train import-hf <dir> --out <ckpt>
   A local Hugging Face Qwen2 folder (Qwen2ForCausalLM: config.json, model.safetensors or sharded
   model-0000i-of-0000N.safetensors + model.safetensors.index.json in bf16/fp16/fp32, tokenizer.json,

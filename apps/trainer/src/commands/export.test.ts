@@ -79,6 +79,18 @@ describe("tether-train export", () => {
     await expect(exportCheckpoint(parseTrainerConfig({ command: "export", input: dir }), quiet)).rejects.toThrow(/model\.safetensors/);
   });
 
+  it("--data: sketch.json is calibrated on the given requests, and export.json names them", async () => {
+    const dir = join(root, "calibrated");
+    writeTinyCheckpoint(dir, c, params);
+    const data = join(root, "calibration.jsonl");
+    writeFileSync(data, Array.from({ length: 5 }, (_, i) => JSON.stringify({ prompt: `${i}+${i}=`, completion: String(2 * i) })).join("\n"));
+    await exportCheckpoint(parseTrainerConfig({ command: "export", input: dir, onnxVariant: "standard", data }), quiet);
+    const sketch = parseSketchJson(readFileSync(join(dir, "sketch.json"), "utf8"));
+    expect(sketch.layers.every((l) => l.count === 5)).toBe(true);
+    const record = JSON.parse(readFileSync(join(dir, "onnx", "export.json"), "utf8")) as ExportRecord;
+    expect(record.sketch).toMatchObject({ calibration_requests: 5, calibration_data: data });
+  });
+
   it("--reference with a sketch.json: the policy's sketch reuses the reference's spec (same projections)", async () => {
     const reference = join(root, "with-sketch");
     mkdirSync(reference);

@@ -6,7 +6,7 @@
 //    reference forward pass and timed; the fastest passing one is kept — export/decoder.ts)
 // 3) sketch outputs `sketch.{l}` (spec shared with --reference's sketch.json when given), structural check
 //    (+ onnx.checker when Python's onnx is installed), written to onnx/model.onnx (+ model.onnx_data > 2 GB)
-// 4) sketch.json from 256 held-out base-corpus requests run through the written model
+// 4) sketch.json from 256 calibration requests run through the written model (--data, else held-out base corpus)
 // 5) generation_config.json if missing; onnx/export.json records the variant, opsets and the measurements
 // 6) manifest.json rewritten with the sha256 of every file (onnx/* included) and verified
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -41,7 +41,7 @@ export interface ExportRecord {
   opsets: { domain: string; version: number }[];
   ir_version: number;
   external_data: boolean;
-  sketch: { layers: number[]; m: number; source: string; calibration_requests: number };
+  sketch: { layers: number[]; m: number; source: string; calibration_requests: number; calibration_data: string };
   variants: VariantReport[];
   onnxruntime_checked: boolean;
   onnx_checker: "passed" | "not installed";
@@ -79,7 +79,7 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
   if (checker !== null && checker !== "not installed") throw new Error(`export: onnx.checker refused onnx/model.onnx: ${checker}`);
 
   // 4) sketch statistics
-  const sequences = calibrationSequences(tok, config, cfg.seed);
+  const sequences = calibrationSequences(tok, config, cfg.seed, undefined, cfg.data);
   const sketch = await calibrateSketch(modelPath, config, spec, sequences);
   writeFileSync(join(dir, "sketch.json"), `${JSON.stringify(sketch)}\n`);
   log(`tether-train: export: sketch.json from ${sequences.length} calibration requests`);
@@ -96,7 +96,7 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
     opsets: VARIANT_OPSETS[variant].map((op) => ({ domain: op.domain ?? "", version: Number(op.version) })),
     ir_version: Number(model.irVersion),
     external_data: external,
-    sketch: { layers: spec.layers, m: spec.m, source: source === "default" ? "default" : "reference", calibration_requests: sequences.length },
+    sketch: { layers: spec.layers, m: spec.m, source: source === "default" ? "default" : "reference", calibration_requests: sequences.length, calibration_data: cfg.data ?? "bundled:arithmetic/heldout" },
     variants: reports,
     onnxruntime_checked: true,
     onnx_checker: checker === null ? "passed" : "not installed",

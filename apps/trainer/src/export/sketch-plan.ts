@@ -1,5 +1,6 @@
 // What the exporter sketches and calibrates on: the sketch spec (shared with the reference when one is
 // given, so policy and reference sketches use the same projections S_l) and the calibration sequences.
+import { readSftJsonl } from "../data/jsonl";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeSketchSpec, parseSketchJson, type SketchSpec } from "@tether/shared/sketch/index";
@@ -38,12 +39,13 @@ export function sketchSpecFor(c: ModelConfig, referenceDir?: string): { spec: Sk
 }
 
 /**
- * Held-out base-corpus examples rendered as in pretraining (prompt ++ completion ++ eos, the tokens the
- * model reads: the last one is only a target), seeded; examples longer than the context are dropped.
+ * Calibration requests rendered as in training (prompt ++ completion ++ eos, the tokens the model reads: the
+ * last one is only a target): `--data` {"prompt","completion"} lines when given (the first n; use traffic
+ * like what the gateway will serve), else seeded held-out base-corpus examples. Too-long examples are dropped.
  * @example calibrationSequences(tok, cfg, 42).length // 256
  */
-export function calibrationSequences(tok: Tokenizer, c: ModelConfig, seed: number, n = CALIBRATION_EXAMPLES): number[][] {
-  const examples = bundledDataset(BASE_DATASET, "heldout", seed, n);
+export function calibrationSequences(tok: Tokenizer, c: ModelConfig, seed: number, n = CALIBRATION_EXAMPLES, data?: string): number[][] {
+  const examples = data ? readSftJsonl(data).slice(0, n) : bundledDataset(BASE_DATASET, "heldout", seed, n);
   const { rows } = encodeExamples(examples, tok, { mode: "pretrain", maxLength: c.maxPositions, truncate: "drop" });
   return rows.map((r) => Array.from(r.ids.subarray(0, r.ids.length - 1)));
 }
