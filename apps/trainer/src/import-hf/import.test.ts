@@ -47,6 +47,15 @@ describe("importHfFolder refuses what it cannot import faithfully", () => {
     expect(importHfFolder(b.dir).config.ropeTheta).toBe(5e5);
   });
 
+  it("a model too large for one float32 checkpoint file is refused from config.json, before any shard is read", () => {
+    // Qwen2.5-1.5B's shape (1,543,714,304 parameters = 5.75 GiB as float32); the fixture's small shards are never read
+    const big = folder();
+    const config = JSON.parse(readFileSync(join(big.dir, "config.json"), "utf8")) as Record<string, unknown>;
+    const shape = { hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2, head_dim: 128, vocab_size: 151936, tie_word_embeddings: true };
+    writeFileSync(join(big.dir, "config.json"), JSON.stringify({ ...config, ...shape }));
+    expect(refusal(big.dir)).toMatch(/config\.json: 1\.54B parameters need 5\.8 GiB as float32; this build handles checkpoints up to 2 GiB/);
+  });
+
   it("missing files: config.json, tokenizer files, weights (naming a format it does not read)", () => {
     const noConfig = folder();
     unlinkSync(join(noConfig.dir, "config.json"));

@@ -11,6 +11,10 @@ import { readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { toFloat32, type Dtype } from "@tether/shared/io/safetensors";
 import type { ModelConfig } from "../model/config";
+import { countParams } from "../model/params";
+
+/** Largest float32 model.safetensors this build reads (Node's readFileSync limit, 2 GiB − 1). */
+export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 import { readModelConfig } from "./model-config";
 import { readShardHeader, streamShard } from "./shard-reader";
 import { EMBEDDING, TIED_HEAD, checkTensors } from "./tensor-check";
@@ -42,6 +46,12 @@ export interface ImportedModel {
  */
 export function importHfFolder(dir: string, log: (line: string) => void = () => {}): ImportedModel {
   const config = readModelConfig(dir);
+  // Checkpoints are one float32 model.safetensors read whole (readFileSync stops at 2 GiB): refuse before
+  // converting gigabytes of shards rather than after.
+  const bytes = countParams(config) * 4;
+  if (bytes > MAX_CHECKPOINT_BYTES) {
+    throw new Error(`${join(dir, "config.json")}: ${(countParams(config) / 1e9).toFixed(2)}B parameters need ${(bytes / 2 ** 30).toFixed(1)} GiB as float32; this build handles checkpoints up to 2 GiB (about 0.5B parameters, e.g. Qwen2.5-0.5B)`);
+  }
   const files = readTokenizerFiles(dir, config, log);
   const { shards, weightMap } = locateWeights(dir);
   const headers = shards.map((file) => readShardHeader(dir, file));
