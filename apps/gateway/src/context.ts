@@ -58,6 +58,10 @@ export function createContext(deps: AppDeps): GatewayContext {
   if (policy.info.vocabSize !== reference.info.vocabSize) {
     problems.push(`reference: vocabulary size ${reference.info.vocabSize} differs from the policy's ${policy.info.vocabSize} (KL needs one vocabulary)`);
   }
+  // The reference scores prompt + completion of every policy answer: it must see at least as far.
+  if (reference.info.contextWindow < policy.info.contextWindow) {
+    problems.push(`reference: context window ${reference.info.contextWindow} is shorter than the policy's ${policy.info.contextWindow} (it scores every policy answer)`);
+  }
   const layers = policy.info.sketchLayers;
   if (deps.sketch && layers.length > 0 && layers.join() !== deps.sketch.spec.layers.join()) {
     problems.push(`sketch: the policy emits layers [${layers.join(", ")}] but sketch.json monitors [${deps.sketch.spec.layers.join(", ")}]`);

@@ -71,4 +71,8 @@ describe("drift log", () => {
   it("refuses a reference whose vocabulary differs from the policy's", () => {
     expect(() => testApp({ policyEngine: Object.assign(new FakeEngine(), { info: { ...new FakeEngine().info, vocabSize: 99 } }) })).toThrow(/vocabulary/);
   });
+
+  it("refuses a reference with a shorter context window than the policy's (it could not score long answers)", () => {
+    expect(() => testApp({ policyEngine: new FakeEngine({ contextWindow: 256 }) })).toThrow(/reference: context window 128 is shorter than the policy's 256/);
+  });
 });
