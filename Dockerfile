@@ -11,6 +11,7 @@ COPY package.json package-lock.json .npmrc ./
 COPY patches ./patches
 COPY packages/shared/package.json packages/shared/
 COPY packages/db/package.json packages/db/
+COPY packages/checkpoint/package.json packages/checkpoint/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/trainer/package.json apps/trainer/
 RUN npm ci --no-audit --no-fund

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { policyEval } from "@tether/shared/schemas/test-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadServingCheckpoint } from "./checkpoint";
-import { fingerprintDirectory, sha256OfFile } from "./manifest-check";
+import { hashDirectory, sha256File } from "@tether/checkpoint/files";
 import { OrtNodeEngine } from "./ort-node";
 import { makeTestCheckpoint, type TestCheckpoint } from "./test-checkpoint";
 
@@ -34,7 +34,7 @@ describe("loadServingCheckpoint", () => {
     const path = join(dir, name);
     writeFileSync(path, JSON.stringify(edit(JSON.parse(readFileSync(path, "utf8")))));
     const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
-    manifest.files = fingerprintDirectory(dir);
+    manifest.files = hashDirectory(dir);
     manifest.tokenizer.sha256 = manifest.files["tokenizer.json"].sha256;
     writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
   }
@@ -52,10 +52,10 @@ describe("loadServingCheckpoint", () => {
     expect(c.evalReport).toBeNull();
   });
 
-  it("sha256OfFile hashes in chunks what a one-shot hash gives", async () => {
+  it("sha256File hashes in chunks what a one-shot hash gives", async () => {
     const { createHash } = await import("node:crypto");
     const path = join(ckpt.dir, "onnx", "model.onnx");
-    expect(sha256OfFile(path)).toBe(createHash("sha256").update(readFileSync(path)).digest("hex"));
+    expect(sha256File(path)).toBe(createHash("sha256").update(readFileSync(path)).digest("hex"));
   });
 
   it("refuses a tampered weight file, naming it", async () => {

@@ -3,7 +3,7 @@
 // and the problem, e.g. "models/x/onnx/model.onnx: not found — run `npm run train -- export models/x`".
 //
 // 1) manifest.json present; onnx/model.onnx present (the checkpoint was exported)
-// 2) every file's size and sha256 against manifest.json (manifest-check.ts)
+// 2) every file's size and sha256 against manifest.json (@tether/checkpoint/files, shared with the trainer)
 // 3) config.json (hf-config), generation_config.json (stop ids), tokenizer.json + tokenizer_config.json
 // 4) optional side files: eval.json (drift-guard defaults), sketch.json (drift scores), onnx/export.json (variant)
 import { existsSync, readFileSync } from "node:fs";
@@ -16,7 +16,7 @@ import type { Manifest } from "@tether/shared/schemas/manifest";
 import { SketchJsonError } from "@tether/shared/schemas/sketch";
 import { SketchReference } from "@tether/shared/sketch/reference";
 import type { ModelInfo } from "./engine";
-import { verifyManifest } from "./manifest-check";
+import { verifyCheckpoint } from "@tether/checkpoint/files";
 
 /** Which graph onnx/export.json says was written (trainer export/decoder.ts). */
 export type OnnxVariant = "standard" | "fused";
@@ -54,7 +54,7 @@ export function loadServingCheckpoint(dir: string): ServingCheckpoint {
   const onnxPath = join(dir, "onnx", "model.onnx");
   if (!existsSync(onnxPath)) throw new Error(`${onnxPath}: not found — the checkpoint has no ONNX decoder yet; run \`npm run train -- export ${dir}\``);
   // 2) integrity
-  const manifest = verifyManifest(dir);
+  const manifest = verifyCheckpoint(dir);
   if (!("onnx/model.onnx" in manifest.files)) throw new Error(`${join(dir, "manifest.json")}: does not list onnx/model.onnx; re-run \`npm run train -- export ${dir}\``);
   // 3) model, stop ids, tokenizer
   const config = parseWith(dir, "config.json", hfQwen2Config);

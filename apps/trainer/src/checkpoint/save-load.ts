@@ -9,7 +9,7 @@ import { manifest as manifestSchema, type Manifest, type ManifestInput } from "@
 import { issueLines } from "@tether/shared/schemas/common";
 import { countParams, parameterSpecs, type Params } from "../model/params";
 import { fromHfConfig, toHfConfig, type ModelConfig } from "../model/config";
-import { hashDirectory, sha256File, verifyCheckpoint } from "./files";
+import { hashDirectory, sha256File, verifyCheckpoint } from "@tether/checkpoint/files";
 
 export interface SaveCheckpointOptions {
   dir: string;

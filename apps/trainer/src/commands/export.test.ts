@@ -6,7 +6,7 @@ import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
 import { makeSketchSpec, parseSketchJson, ReferenceStatsBuilder } from "@tether/shared/sketch/index";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../backend";
-import { verifyCheckpoint } from "../checkpoint/files";
+import { verifyCheckpoint } from "@tether/checkpoint/files";
 import { saveCheckpoint } from "../checkpoint/save-load";
 import { pythonOnnxAvailable } from "../export/check-graph";
 import { decodeModel } from "../export/onnx-builder";

@@ -15,7 +15,7 @@ import { ParameterError } from "@tether/shared/errors";
 import { issueLines } from "@tether/shared/schemas/common";
 import { manifest as manifestSchema, type Manifest } from "@tether/shared/schemas/manifest";
 import type { TrainerConfig } from "@tether/shared/schemas/trainer-config";
-import { hashDirectory, verifyCheckpoint } from "../checkpoint/files";
+import { hashDirectory, verifyCheckpoint } from "@tether/checkpoint/files";
 import { calibrateSketch } from "../export/calibrate";
 import { checkGraph, pythonOnnxAvailable, runOnnxChecker } from "../export/check-graph";
 import { chooseDecoder, VARIANT_OPSETS, type OnnxVariant, type VariantReport } from "../export/decoder";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
-import { verifyCheckpoint } from "../checkpoint/files";
+import { verifyCheckpoint } from "@tether/checkpoint/files";
 import { grpo } from "./grpo";
 import { pretrain } from "./pretrain";
 

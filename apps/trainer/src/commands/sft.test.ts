@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evalReport } from "@tether/shared/schemas/eval";
 import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
-import { verifyCheckpoint } from "../checkpoint/files";
+import { verifyCheckpoint } from "@tether/checkpoint/files";
 import { pretrain } from "./pretrain";
 import { sft } from "./sft";
 

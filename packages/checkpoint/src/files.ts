@@ -1,13 +1,34 @@
 // Checkpoint file fingerprints: sha256 + size of every file under a directory, and verification against
-// manifest.json (a torn copy or an edited weight file is refused before anything loads it).
+// manifest.json, so a torn copy or an edited weight file is refused before anything loads it. One
+// implementation for the trainer (save, export, load) and the gateway (serve). Node only (node:fs,
+// node:crypto), which is why it is not in packages/shared. Files are hashed in 4 MiB chunks, so a
+// multi-GB model.onnx_data is never held in memory.
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { manifest as manifestSchema, manifestFileProblems, type Manifest, type ManifestFile } from "@tether/shared/schemas/manifest";
 import { issueLines } from "@tether/shared/schemas/common";
+import { manifest as manifestSchema, manifestFileProblems, type Manifest, type ManifestFile } from "@tether/shared/schemas/manifest";
+
+const CHUNK_BYTES = 4 << 20;
+
+/** sha256 (hex) of a file, read in chunks. */
+export function sha256File(path: string): string {
+  const hash = createHash("sha256");
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  const fd = openSync(path, "r");
+  try {
+    for (let n = readSync(fd, buffer, 0, CHUNK_BYTES, null); n > 0; n = readSync(fd, buffer, 0, CHUNK_BYTES, null)) {
+      hash.update(buffer.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
 
 /**
- * sha256 and byte size of every file below `dir`, keyed by "/"-separated relative path.
+ * sha256 and byte size of every file below `dir` (except those `skip` names; default manifest.json), keyed
+ * by "/"-separated relative path, in a stable order.
  * @example hashDirectory("models/demo/policy")["model.safetensors"].sha256
  */
 export function hashDirectory(dir: string, skip: (path: string) => boolean = (p) => p === "manifest.json"): Record<string, ManifestFile> {
@@ -26,13 +47,10 @@ export function hashDirectory(dir: string, skip: (path: string) => boolean = (p)
   return out;
 }
 
-export function sha256File(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
-}
-
 /**
- * Read and validate manifest.json, then check every listed file's size and hash; throws one message
- * listing each problem. `regenerated(path)` marks files the caller is about to rewrite (not checked).
+ * Read and validate manifest.json, then check every listed file's size and hash; throws one line naming each
+ * problem ("model.safetensors: sha256 …, manifest says …"). `regenerated(path)` marks files the caller is
+ * about to rewrite (not checked either way).
  * @example const m = verifyCheckpoint("models/demo/reference");
  */
 export function verifyCheckpoint(dir: string, { regenerated }: { regenerated?: (path: string) => boolean } = {}): Manifest {
@@ -45,9 +63,8 @@ export function verifyCheckpoint(dir: string, { regenerated }: { regenerated?: (
   }
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${path}: ${issueLines(parsed.error).join("; ")}`);
-  // `regenerated` files (export's outputs, when export runs again) are left out of the comparison both ways.
   const listed = { ...parsed.data, files: Object.fromEntries(Object.entries(parsed.data.files).filter(([f]) => !regenerated?.(f))) };
   const problems = manifestFileProblems(listed, hashDirectory(dir, (f) => f === "manifest.json" || regenerated?.(f) === true));
-  if (problems.length) throw new Error(`${dir}: checkpoint files do not match manifest.json: ${problems.join("; ")}`);
+  if (problems.length) throw new Error(`${path}: checkpoint files do not match the manifest: ${problems.join("; ")}`);
   return parsed.data;
 }
