@@ -15,6 +15,7 @@ import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } fr
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { drift as driftSchema } from "@tether/shared/schemas/openai-response";
 import { startGateway, type RunningGateway } from "../apps/gateway/src/server.node.ts";
+import { driftLogCounts } from "../apps/gateway/src/store/test-helpers.ts";
 import { DEMO_POLICY, DEMO_REFERENCE, metricValue, sketchLayerCount, sleep, tempDir } from "./gateway-helpers";
 
 const found = findPostgresBinaries(15);
@@ -126,13 +127,7 @@ describe.skipIf(skipReason !== "")(`gateway under a database outage [postgres]${
     stage = "count";
     const handle = await createDb(cluster.url);
     try {
-      const [counts] = await selectRows<{ requests: number; distinct_ids: number; samples: number; distinct_samples: number }>(
-        handle.db,
-        sql`select (select count(*)::int from requests) as requests,
-                   (select count(distinct id)::int from requests) as distinct_ids,
-                   (select count(*)::int from drift_samples) as samples,
-                   (select count(*)::int from (select distinct request_id, round, candidate, layer from drift_samples) d) as distinct_samples`,
-      );
+      const counts = await driftLogCounts(handle.db);
       const perRequest = await selectRows<{ id: string; status: number; n: number }>(
         handle.db,
         sql`select r.id, r.status, count(s.request_id)::int as n from requests r
@@ -144,8 +139,8 @@ describe.skipIf(skipReason !== "")(`gateway under a database outage [postgres]${
       console.log(
         `gateway outage test: ${answers.length} answered (${ok.length} × 200: ${byPhase("before")} before the crash, ${byPhase("down")} while down, ` +
           `${byPhase("after")} after the restart), ${failures.length} failed; spilled ${spilledRows} rows; load ${Math.round(loadMs)} ms\n` +
-          `gateway outage test: in the database ${counts!.requests} requests (${counts!.distinct_ids} distinct), ` +
-          `${counts!.samples} drift_samples (${counts!.distinct_samples} distinct); expected ${ok.length} / ${expectedSamples}`,
+          `gateway outage test: in the database ${counts.requests} requests (${counts.distinct_ids} distinct), ` +
+          `${counts.samples} drift_samples (${counts.distinct_samples} distinct); expected ${ok.length} / ${expectedSamples}`,
       );
 
       expect(failures).toEqual([]);

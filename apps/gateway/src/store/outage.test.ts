@@ -11,7 +11,7 @@ import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } fr
 import { insertDriftBatch } from "@tether/db/writes";
 import { BatchedDriftWriter } from "./batched-writer";
 import { DriftLogFullError, type DriftLogEntry } from "./drift-store";
-import { collectWarnings, makeEntry, tempDir } from "./test-helpers";
+import { collectWarnings, driftLogCounts, makeEntry, tempDir } from "./test-helpers";
 
 const found = findPostgresBinaries(15);
 const skipReason = "reason" in found ? found.reason : "";
@@ -98,18 +98,12 @@ describe.skipIf(skipReason !== "")(`drift log outage [postgres]${skipReason ? ` 
     const stats = writer.stats();
     await writer.close();
 
-    const [counts] = await selectRows<{ requests: number; distinct_ids: number; samples: number; distinct_samples: number }>(
-      handle.db,
-      sql`select (select count(*)::int from requests) as requests,
-                 (select count(distinct id)::int from requests) as distinct_ids,
-                 (select count(*)::int from drift_samples) as samples,
-                 (select count(*)::int from (select distinct request_id, round, candidate, layer from drift_samples) d) as distinct_samples`,
-    );
+    const counts = await driftLogCounts(handle.db);
     const expectedSamples = [...acked.values()].reduce((a, b) => a + b, 0);
     console.log(
       `outage test: acknowledged ${acked.size} requests / ${expectedSamples} samples ` +
         `(${phases.ackedBeforeDown} before the crash, ${phases.ackedWhileDown} while down), refused ${refused}; ` +
-        `in the database ${counts!.requests} requests (${counts!.distinct_ids} distinct) / ${counts!.samples} samples (${counts!.distinct_samples} distinct); ` +
+        `in the database ${counts.requests} requests (${counts.distinct_ids} distinct) / ${counts.samples} samples (${counts.distinct_samples} distinct); ` +
         `load ${Math.round(loadMs)} ms, slowest record() ${slowestRecordMs.toFixed(1)} ms\n` +
         `outage test: writer stats ${JSON.stringify(stats)}`,
     );

@@ -69,3 +69,23 @@ export function collectWarnings(): { warn: (m: string) => void; lines: string[] 
   const lines: string[] = [];
   return { warn: (m) => void lines.push(m), lines };
 }
+
+/** Rows and distinct primary keys in the drift log: a replay that duplicated anything would show. */
+export interface DriftLogCounts {
+  requests: number;
+  distinct_ids: number;
+  samples: number;
+  distinct_samples: number;
+}
+
+/** @example expect(await driftLogCounts(db)).toEqual({ requests: 3, distinct_ids: 3, samples: 6, distinct_samples: 6 }) */
+export async function driftLogCounts(db: Db): Promise<DriftLogCounts> {
+  const [counts] = await selectRows<DriftLogCounts & Record<string, unknown>>(
+    db,
+    sql`select (select count(*)::int from requests) as requests,
+               (select count(distinct id)::int from requests) as distinct_ids,
+               (select count(*)::int from drift_samples) as samples,
+               (select count(*)::int from (select distinct request_id, round, candidate, layer from drift_samples) d) as distinct_samples`,
+  );
+  return counts!;
+}
