@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { decodeSafetensors, toFloat32 } from "@tether/shared/io/safetensors";
 import { fromHfConfig, type ModelConfig } from "../apps/trainer/src/model/config";
 import { referenceLogits, type ParamValues } from "../apps/trainer/src/model/reference-forward";
+import { logSoftmax64 } from "./float64-math";
 
 export interface Float64Model {
   config: ModelConfig;
@@ -28,16 +29,6 @@ export function loadFloat64Model(dir: string): Float64Model {
 export function eosIdsOf(dir: string): number[] {
   const { eos_token_id: eos } = JSON.parse(readFileSync(join(dir, "generation_config.json"), "utf8")) as { eos_token_id: number | number[] };
   return Array.isArray(eos) ? eos : [eos];
-}
-
-/** log p_i = x_i − (max + log Σ_j exp(x_j − max)), in float64. */
-export function logSoftmax64(row: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
-  let sum = 0;
-  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
-  const lse = max + Math.log(sum);
-  return Float64Array.from(row, (x) => x - lse);
 }
 
 function argmax(row: ArrayLike<number>): number {

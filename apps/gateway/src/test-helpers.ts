@@ -6,6 +6,9 @@ import type { SketchReference } from "@tether/shared/sketch/reference";
 import { createApp } from "./app";
 import { FakeEngine, type FakeEngineOptions } from "./engine/fake";
 import { MemoryDriftStore } from "./store/memory-store";
+import { kl64, logSoftmax64 } from "../../../test/float64-math";
+
+export { kl64, logSoftmax64 };
 
 export interface TestAppOptions {
   config?: GatewayConfigInput;
@@ -70,25 +73,6 @@ export async function until(predicate: () => boolean, ms = 5000): Promise<void> 
     if (Date.now() > end) throw new Error("condition not reached in time");
     await new Promise((r) => setTimeout(r, 2));
   }
-}
-
-/** log p_i = x_i − log Σ_j exp(x_j), float64, straight from the definition with a max shift. */
-export function logSoftmax64(row: ArrayLike<number>): number[] {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
-  let sum = 0;
-  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
-  const lse = max + Math.log(sum);
-  return Array.from(row, (x) => x - lse);
-}
-
-/** KL(P‖Q) = Σ_i p_i (log p_i − log q_i), float64, skipping p_i = 0. */
-export function kl64(p: ArrayLike<number>, q: ArrayLike<number>): number {
-  const lp = logSoftmax64(p);
-  const lq = logSoftmax64(q);
-  let kl = 0;
-  for (let i = 0; i < lp.length; i++) if (lp[i]! > -Infinity) kl += Math.exp(lp[i]!) * (lp[i]! - lq[i]!);
-  return kl;
 }
 
 /**
