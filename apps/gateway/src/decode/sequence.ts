@@ -1,7 +1,7 @@
 // One sequence of a batched decode: its seeded sampler, the tokens drawn, the raw logit rows they were drawn
 // from (for the guard's exact KL), their log-probabilities, the visible text with stop sequences applied,
 // and its pooled activation sketch.
-import { logSoftmax } from "@tether/shared/math/softmax";
+import { logSumExp } from "@tether/shared/math/softmax";
 import type { Pcg32 } from "@tether/shared/sampling/prng";
 import { sampleToken, type SamplingParams } from "@tether/shared/sampling/sample";
 import type { StopSequences } from "@tether/shared/sampling/stop";
@@ -128,14 +128,14 @@ export class SequenceState {
   }
 }
 
-/** log p(id) and the k most likely alternatives from one raw row: log p = x − logsumexp(x). */
+/** log p(id) and the k most likely alternatives from one raw row: log p = x − logsumexp(x) (no [V] copy). */
 export function tokenLogprob(row: Float32Array, id: number, k: number): TokenLogprob {
-  const logp = logSoftmax(row);
+  const lse = logSumExp(row);
   const top: { id: number; logprob: number }[] = [];
   if (k > 0) {
     // insertion into a descending list of at most k (k ≤ 20); ties keep the lower id first
-    for (let i = 0; i < logp.length; i++) {
-      const v = logp[i]!;
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i]! - lse;
       if (top.length === k && v <= top[k - 1]!.logprob) continue;
       let j = top.length;
       while (j > 0 && top[j - 1]!.logprob < v) j--;
@@ -143,5 +143,5 @@ export function tokenLogprob(row: Float32Array, id: number, k: number): TokenLog
       if (top.length > k) top.pop();
     }
   }
-  return { id, logprob: logp[id]!, top };
+  return { id, logprob: row[id]! - lse, top };
 }

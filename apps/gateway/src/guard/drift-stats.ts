@@ -5,7 +5,7 @@
 //   log_ratio = Σ_t log π_θ(y_t | …) − log π_ref(y_t | …)   (a one-sample k1 estimate of the sequence KL)
 // L counts every sampled token, including an eos or the token that completed a stop string: each was drawn
 // from π_θ, so its position is part of what the policy decided.
-import { sampledLogRatio, sequenceKl } from "@tether/shared/math/kl";
+import { sequenceKl } from "@tether/shared/math/kl";
 import type { Drift } from "@tether/shared/schemas/openai-response";
 
 export interface DriftStats {
@@ -21,9 +21,9 @@ export interface DriftStats {
  */
 export function driftStats(policy: Float32Array, reference: Float32Array, vocab: number, tokens: readonly number[]): DriftStats {
   if (tokens.length === 0) return { klMean: 0, klMax: 0, klSum: 0, logRatio: 0, tokens: 0 };
-  const kl = sequenceKl(policy, reference, vocab, { direction: "reverse" });
-  const logRatio = sampledLogRatio(policy, reference, vocab, tokens);
-  return { klMean: kl.mean, klMax: kl.max, klSum: kl.sum, logRatio, tokens: tokens.length };
+  // one pass over each pair of rows gives KL_t and the log-sum-exps that the log-ratio needs
+  const kl = sequenceKl(policy, reference, vocab, { direction: "reverse", tokens });
+  return { klMean: kl.mean, klMax: kl.max, klSum: kl.sum, logRatio: kl.logRatio, tokens: tokens.length };
 }
 
 /** The wire `drift` object of a returned choice. */

@@ -8,6 +8,7 @@ import { gaussians, naiveKl, naiveSoftmax } from "./test-helpers";
 const P = [0, 0];
 const Q = [Math.log(0.9), Math.log(0.1)];
 const KL_PQ = 0.5 * Math.log(0.5 / 0.9) + 0.5 * Math.log(0.5 / 0.1);
+const sumExp = (x: number[]) => x.reduce((a, v) => a + Math.exp(v), 0);
 const KL_QP = 0.9 * Math.log(0.9 / 0.5) + 0.1 * Math.log(0.1 / 0.5);
 
 describe("exact KL", () => {
@@ -83,6 +84,43 @@ describe("exact KL", () => {
     });
     expect(sampledLogRatio(pol, ref, vocab, tokens)).toBeCloseTo(expected, 12);
     expect(() => sampledLogRatio(pol, ref, vocab, [1, 2, 20])).toThrow(/tokens must be integers in \[0, 19\]/);
+  });
+
+  it("one pass also yields both log-sum-exps; sequenceKl sums the log-ratio from them", () => {
+    const vocab = 300;
+    const pol = Float32Array.from(gaussians(vocab * 4, 8, 2));
+    const ref = Float32Array.from(gaussians(vocab * 4, 9, 2));
+    const lse = new Float64Array(2);
+    klDivergence(pol.subarray(0, vocab), ref.subarray(0, vocab), lse);
+    const lse64 = (row: Float32Array) => Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
+    expect(lse[0]).toBeCloseTo(lse64(pol.subarray(0, vocab)), 12);
+    expect(lse[1]).toBeCloseTo(lse64(ref.subarray(0, vocab)), 12);
+    const tokens = [0, 299, 17, 150];
+    for (const direction of ["reverse", "forward", "mixed"] as const) {
+      const result = sequenceKl(pol, ref, vocab, { direction, tokens });
+      let expected = 0;
+      tokens.forEach((y, t) => {
+        const p = naiveSoftmax(pol.subarray(t * vocab, (t + 1) * vocab));
+        const q = naiveSoftmax(ref.subarray(t * vocab, (t + 1) * vocab));
+        expected += Math.log(p[y]! / q[y]!);
+      });
+      expect(result.logRatio).toBeCloseTo(expected, 11);
+    }
+    expect(sequenceKl(pol, ref, vocab).logRatio).toBe(0);
+    expect(() => sequenceKl(pol, ref, vocab, { tokens: [0, 1, 2, 300] })).toThrow(/tokens must be integers in \[0, 299\]/);
+  });
+
+  it("masked tokens in either row and the online max: leading −∞, a late maximum, rows of one finite entry", () => {
+    const p = [-Infinity, -5, 0, 3, -Infinity, 2];
+    const q = [1, -Infinity, 3, 2, -Infinity, -1];
+    expect(klDivergence(p, q)).toBe(Infinity); // p_1 > 0 where q_1 = 0
+    // P lives on ids {2, 3, 5}; q_i = q'_i · Z'/Z with q' = Q renormalised there: KL = KL(P‖Q') + log Z − log Z'
+    const p2 = [-Infinity, -Infinity, 0, 3, -Infinity, 2];
+    expect(klDivergence(p2, q)).toBeCloseTo(naiveKl([0, 3, 2], [3, 2, -1]) + Math.log(sumExp([1, 3, 2, -1])) - Math.log(sumExp([3, 2, -1])), 13);
+    expect(klDivergence([-Infinity, 4], [7, -Infinity])).toBe(Infinity);
+    expect(klDivergence([-Infinity, 4], [-Infinity, -3])).toBe(0);
+    expect(() => klDivergence([-Infinity, -Infinity], [0, 0])).toThrow(/at least one finite value/);
+    expect(() => klDivergence([0, 0], [0, Number.NaN])).toThrow(/finite or −Infinity/);
   });
 
   it("rejects mismatched shapes and a mix weight outside [0, 1]", () => {

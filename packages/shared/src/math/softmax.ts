@@ -24,13 +24,27 @@ export function rowMax(row: Row, name = "logits"): number {
 }
 
 /**
- * log Σ_i exp(x_i / temperature), computed stably in float64.
+ * log Σ_i exp(x_i / temperature), computed stably in float64 in ONE pass over the row (online max):
+ * s = Σ exp((x_i − m) / T) is rescaled by exp((m_old − m_new) / T) whenever a larger x_i arrives, so no
+ * exponent is ever positive and the row is read once (it is the per-token cost of logprobs and of KL).
  * @example logSumExp([0, 0]) // Math.LN2
  */
 export function logSumExp(row: Row, temperature = 1): number {
-  const max = rowMax(row);
+  if (row.length === 0) throw new ParameterError("logits", "must be a non-empty row");
+  let max = -Infinity;
   let sum = 0;
-  for (let i = 0; i < row.length; i++) sum += Math.exp((row[i]! - max) / temperature);
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i]!;
+    if (v > max) {
+      if (v === Infinity) throw new ParameterError("logits", "must be finite or −Infinity", `${v} at index ${i}`);
+      sum = sum * Math.exp((max - v) / temperature) + 1; // 0 · exp(−∞) = 0 on the first finite entry
+      max = v;
+    } else if (v !== -Infinity) {
+      if (v !== v) throw new ParameterError("logits", "must be finite or −Infinity", `${v} at index ${i}`);
+      sum += Math.exp((v - max) / temperature);
+    }
+  }
+  if (max === -Infinity) throw new ParameterError("logits", "must contain at least one finite value");
   return max / temperature + Math.log(sum);
 }
 

@@ -71,6 +71,24 @@ describe("sampling", () => {
     expect(sampleToken(x, { temperature: 1 }, 0.2501)).toBe(1);
   });
 
+  it("temperature-only draws (no [V] arrays) invert the float64 CDF of softmax(x/T), at vocab 4096", () => {
+    const x = Float32Array.from(gaussians(4096, 21, 2));
+    for (const temperature of [0.7, 1, 1.3]) {
+      const p = naiveSoftmax(Array.from(x, (v) => v / temperature));
+      const rng = new Pcg32(5);
+      for (let draw = 0; draw < 200; draw++) {
+        const u = rng.nextFloat();
+        let cdf = 0;
+        let expected = p.length - 1;
+        for (let i = 0; i < p.length; i++) if (u < (cdf += p[i]!)) { expected = i; break; }
+        if (Math.abs(u - cdf) < 1e-12) continue; // on a CDF step: rounding may pick either side
+        expect(sampleToken(x, { temperature }, u)).toBe(expected);
+        // top-k = V and top-p = 1 are the same distribution through the filtered path
+        expect(sampleToken(x, { temperature, topK: 4096 }, u)).toBe(expected);
+      }
+    }
+  });
+
   it("same seed, same tokens; different seed, different tokens", () => {
     const draw = (seed: number) => {
       const rng = new Pcg32(seed);

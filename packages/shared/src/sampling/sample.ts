@@ -83,6 +83,8 @@ export function sampleToken(logits: Row, params: SamplingParams, u: number): num
     validateSamplingParams(params);
     return argmax(logits);
   }
+  const { topK = 0, topP = 1, minP = 0 } = params;
+  if ((topK <= 0 || topK >= logits.length) && topP === 1 && minP === 0) return sampleTemperature(logits, params, u);
   const { tokens, probs } = samplingDistribution(logits, params);
   let cumulative = 0;
   for (let j = 0; j < tokens.length; j++) {
@@ -90,6 +92,32 @@ export function sampleToken(logits: Row, params: SamplingParams, u: number): num
     if (u < cumulative) return tokens[j]!;
   }
   return tokens[tokens.length - 1]!; // u within rounding of 1
+}
+
+// Weights of the last plain-temperature draw: grown once, reused for every token (no per-token allocation).
+let scratch = new Float64Array(0);
+
+// Temperature only (no filter keeps fewer tokens): the same arithmetic, in the same order, as
+// samplingDistribution + the CDF walk above — w_i = exp((x_i − max)/T), mass = Σ w_i in index order,
+// cumulative += w_i / mass — so the token is identical, without the [V] weight and id arrays.
+function sampleTemperature(logits: Row, params: SamplingParams, u: number): number {
+  validateSamplingParams(params);
+  const vocab = logits.length;
+  const max = rowMax(logits);
+  if (scratch.length < vocab) scratch = new Float64Array(vocab);
+  const weights = scratch;
+  let mass = 0;
+  for (let i = 0; i < vocab; i++) {
+    const w = Math.exp((logits[i]! - max) / params.temperature);
+    weights[i] = w;
+    mass += w;
+  }
+  let cumulative = 0;
+  for (let i = 0; i < vocab; i++) {
+    cumulative += weights[i]! / mass;
+    if (u < cumulative) return i;
+  }
+  return vocab - 1; // u within rounding of 1
 }
 
 function allTokens(vocab: number): Uint32Array {
