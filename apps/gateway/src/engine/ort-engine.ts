@@ -2,7 +2,8 @@
 // runs it: ort-node.ts adapts onnxruntime-node's session to OrtRunner (ort-runtime.ts) in a few lines.
 //
 // Decode: ort-session.ts (prompt once at batch 1, cache tiled to B rows, one batched run per token).
-// Score (the reference's half of the drift guard): prompt + completion_c[0 .. L_c − 1) for every c in ONE run,
+// Score (the reference's half of the drift guard): shared-prefix by default (ort-prefix-score.ts), else "batched":
+// prompt + completion_c[0 .. L_c − 1) for every c in ONE run,
 // right-padded to the longest (attention_mask 0 on pads, position_ids 0 … T − 1; both graph variants accept
 // right padding), fetching only `logits`. Completion c's rows are positions P − 1 … P + L_c − 2 of its batch
 // row: row t is the distribution of completion token t given prompt + completion[0 .. t).
@@ -10,10 +11,18 @@ import { abortError, type DecodeSession, type EngineCallOptions, type InferenceE
 import { modelInfo, type ServingCheckpoint } from "./checkpoint";
 import { HfTokenizer } from "./hf-tokenizer";
 import { emptyPast, PAST, presentNames, type KvShape, type OrtRunner, type OrtTensor, type OrtTensorFactory } from "./ort-runtime";
+import { scoreSharedPrefix } from "./ort-prefix-score";
 import { OrtDecodeSession } from "./ort-session";
 
 /** How a decode session runs its prompt: once and tiled to B rows (default), or at batch B. */
 export type PrefillMode = "tile" | "batched";
+
+/**
+ * How score() runs: "shared-prefix" (ort-prefix-score.ts: the prompt once, the completions as one chunk over its
+ * cache) or "batched" (prompt + completion per row in one right-padded run). Default: shared-prefix on the
+ * standard graph, batched on the fused one (its GroupQueryAttention takes a chunk over a past only at batch 1).
+ */
+export type ScoreMode = "shared-prefix" | "batched";
 
 export interface OrtEngineOptions {
   /** "tile" (default) runs the prompt once; "batched" B times in one run (same numbers, B× the work; for benches). */
@@ -23,6 +32,8 @@ export interface OrtEngineOptions {
    * and prefill its prompt into several runs beyond it (the graph computes logits at every fed position).
    */
   maxLogitsPerRun?: number;
+  /** See ScoreMode; both give the same rows (to float32 rounding). */
+  score?: ScoreMode;
 }
 
 /**
@@ -40,6 +51,7 @@ export class OrtEngine implements InferenceEngine {
   /** Decode sessions not yet closed (tests check that every one is). */
   openSessions = 0;
   readonly maxLogitsPerRun: number;
+  readonly scoreMode: ScoreMode;
   private disposed = false;
 
   constructor(
@@ -60,6 +72,9 @@ export class OrtEngine implements InferenceEngine {
     this.tokenizer = new HfTokenizer(checkpoint.tokenizerJson, checkpoint.tokenizerConfig);
     this.prefillMode = options.prefill ?? "tile";
     this.maxLogitsPerRun = options.maxLogitsPerRun ?? 2 ** 26;
+    this.scoreMode = options.score ?? (onnx.variant === "standard" ? "shared-prefix" : "batched");
+    // ORT 1.30: "GroupQueryAttention: batch_size must be 1 when sequence_length > 1 and past context is given"
+    if (this.scoreMode === "shared-prefix" && onnx.variant === "fused") throw new RangeError(`score "shared-prefix" needs the standard graph; ${onnx.path} is the fused one (use "batched")`);
     this.decodeFetches = ["logits", ...presentNames(this.kv), ...sketchLayers.map((l) => `sketch.${l}`)];
   }
 
@@ -83,6 +98,7 @@ export class OrtEngine implements InferenceEngine {
       this.checkIds(c, `completions[${i}]`);
       if (P + c.length - 1 > this.info.contextWindow) throw new RangeError(`prompt + completions[${i}] must fit the context window of ${this.info.contextWindow} tokens (got ${P} + ${c.length})`);
     });
+    if (this.scoreMode === "shared-prefix") return { logits: await scoreSharedPrefix(this, prompt, completions, options.signal) };
     const V = this.info.vocabSize;
     const logits: Float32Array[] = completions.map(() => new Float32Array(0));
     // 1) rows that need a run (an empty completion has no logits); 2) as few runs as the logits budget allows

@@ -125,6 +125,31 @@ describe.each(["standard", "fused"] as const)("OrtNodeEngine (%s variant)", (var
     completions.forEach((_, i) => expect(maxAbsDiff(split.logits[i]!, whole.logits[i]!)).toBeLessThanOrEqual(1e-5));
   });
 
+  it("shared-prefix scoring equals per-candidate scoring to 1e-5, also in parts and with the prompt in chunks", async () => {
+    if (variant === "fused") {
+      // GroupQueryAttention takes several new tokens over a past only at batch 1: the fused graph scores batched
+      expect(engine.scoreMode).toBe("batched");
+      await expect(OrtNodeEngine.load(ckpt.dir, { score: "shared-prefix" })).rejects.toThrow(/needs the standard graph/);
+      return;
+    }
+    const completions = [[22, 16, 5, 70, 2], [34], [], [4, 99, 0], [7, 7], [22, 16, 5, 9, 9, 9, 1]];
+    const shared = await OrtNodeEngine.load(ckpt.dir, { intraOpNumThreads: 1, score: "shared-prefix" });
+    const tight = await OrtNodeEngine.load(ckpt.dir, { intraOpNumThreads: 1, score: "shared-prefix", maxLogitsPerRun: 7 * V });
+    const batched = await OrtNodeEngine.load(ckpt.dir, { intraOpNumThreads: 1, score: "batched" });
+    const a = await shared.score(prompt, completions);
+    const b = await tight.score(prompt, completions); // prompt in 7-token chunks, chunk rows in several runs
+    let diff = 0;
+    for (const [i, c] of completions.entries()) {
+      const single = (await batched.score(prompt, [c])).logits[0]!; // per candidate: prompt + c in its own run
+      expect(a.logits[i]!.length).toBe(c.length * V);
+      diff = Math.max(diff, maxAbsDiff(a.logits[i]!, single), maxAbsDiff(b.logits[i]!, single));
+    }
+    await Promise.all([shared.dispose(), tight.dispose(), batched.dispose()]);
+    console.log(`[${variant}] shared-prefix vs per-candidate score: max |Δlogit| ${diff.toExponential(2)}`);
+    expect(diff).toBeLessThanOrEqual(1e-5);
+    expect(engine.scoreMode).toBe("shared-prefix");
+  });
+
   it("a prompt prefilled in chunks (small logits budget) gives the same logits, sketch rows and cache", async () => {
     const whole = await engine.startDecode(prompt, 2);
     const a = [await whole.prefill(), await whole.step(Int32Array.of(5, 9))];
@@ -223,5 +248,26 @@ describe.each(["standard", "fused"] as const)("OrtNodeEngine (%s variant)", (var
     await session.step(Int32Array.of(5, 6), Uint8Array.of(1, 0));
     await expect(session.step(Int32Array.of(5, 6), Uint8Array.of(1, 1))).rejects.toThrow(/cannot resume/);
     session.close();
+  });
+});
+
+describe("OrtNodeEngine on the committed demo reference", () => {
+  it("shared-prefix scoring equals per-candidate scoring to 1e-5", async () => {
+    const dir = join(import.meta.dirname, "../../../../models/demo/reference");
+    const shared = await OrtNodeEngine.load(dir, { intraOpNumThreads: 1 });
+    const batched = await OrtNodeEngine.load(dir, { intraOpNumThreads: 1, score: "batched" });
+    const V = shared.info.vocabSize;
+    const prompt = shared.tokenizer.encode("<|im_start|>user\n23+19=<|im_end|>\n<|im_start|>assistant\n");
+    const completions = ["42<|im_end|>", "41", "4", "", "1234567<|im_end|>"].map((t) => shared.tokenizer.encode(t));
+    const { logits } = await shared.score(prompt, completions);
+    let diff = 0;
+    for (const [i, c] of completions.entries()) {
+      const single = (await batched.score(prompt, [c])).logits[0]!;
+      expect(logits[i]!.length).toBe(c.length * V);
+      diff = Math.max(diff, maxAbsDiff(logits[i]!, single));
+    }
+    await Promise.all([shared.dispose(), batched.dispose()]);
+    expect(shared.scoreMode).toBe("shared-prefix");
+    expect(diff).toBeLessThanOrEqual(1e-5);
   });
 });

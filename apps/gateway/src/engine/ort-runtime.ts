@@ -65,10 +65,10 @@ export function carryPast(kv: KvShape, out: Record<string, OrtTensor>): Record<s
 
 /**
  * A cache whose row r is row `from[r]` of `past` (tiling: from = [0, 0, 0, 0]; dropping rows: the kept
- * indices). The input tensors are disposed.
+ * indices). The input tensors are disposed unless `disposeInput` is false.
  * @example past = selectRows(past, [0, 0, 0, 0], factory); // [1, H, T, D] -> [4, H, T, D]
  */
-export function selectRows(past: Record<string, OrtTensor>, from: readonly number[], tensors: OrtTensorFactory): Record<string, OrtTensor> {
+export function selectRows(past: Record<string, OrtTensor>, from: readonly number[], tensors: OrtTensorFactory, disposeInput = true): Record<string, OrtTensor> {
   const out: Record<string, OrtTensor> = {};
   for (const [name, t] of Object.entries(past)) {
     const [B, H, T, D] = t.dims as [number, number, number, number];
@@ -78,7 +78,7 @@ export function selectRows(past: Record<string, OrtTensor>, from: readonly numbe
     const dst = new Float32Array(from.length * rowSize);
     from.forEach((b, r) => dst.set(src.subarray(b * rowSize, (b + 1) * rowSize), r * rowSize));
     out[name] = tensors.float32(dst, [from.length, H, T, D]); // [B, H, T, D] -> [B', H, T, D]
-    t.dispose();
+    if (disposeInput) t.dispose();
   }
   return out;
 }
