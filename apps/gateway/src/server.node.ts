@@ -59,8 +59,8 @@ async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): 
  */
 export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.error): Promise<RunningGateway> {
   const threads = Number(process.env.TETHER_ORT_THREADS) || undefined;
-  const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads });
-  const reference = await OrtNodeEngine.load(resolve(config.reference), { intraOpNumThreads: threads }).catch(async (e: unknown) => {
+  const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads, weights: config.policy_onnx });
+  const reference = await OrtNodeEngine.load(resolve(config.reference), { intraOpNumThreads: threads, weights: config.reference_onnx }).catch(async (e: unknown) => {
     await policy.dispose();
     throw e;
   });

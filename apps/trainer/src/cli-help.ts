@@ -26,7 +26,7 @@ ${COMMON}`,
   sweep: `tether-train sweep --reference <ckpt> --beta 0,0.1,0.5 --kl-on task,replay [flags]
   One training per (β, kl-on); writes report/ with metrics.jsonl per run, PNG plots and report.md.
 ${COMMON}`,
-  export: `tether-train export <ckpt> [--onnx-variant auto|standard|fused] [--reference <ckpt>] [--seed N]
+  export: `tether-train export <ckpt> [--onnx-variant auto|standard|fused] [--quantize none|int8] [--reference <ckpt>] [--seed N]
   Writes <ckpt>/onnx/model.onnx: the decoder with KV cache under Optimum's I/O names (input_ids,
   attention_mask, position_ids, past_key_values.{i}.key|value → logits, present.{i}.key|value) plus
   sketch.{l} outputs, then <ckpt>/sketch.json from 256 held-out base-corpus requests (--seed picks them),

@@ -21,6 +21,10 @@ import { verifyCheckpoint } from "@tether/checkpoint/files";
 /** Which graph onnx/export.json says was written (trainer export/decoder.ts). */
 export type OnnxVariant = "standard" | "fused";
 
+/** Which weights to serve: onnx/model.onnx (fp32) or onnx/model_int8.onnx (`export --quantize int8`). */
+export type OnnxWeights = "fp32" | "int8";
+const ONNX_FILES: Record<OnnxWeights, string> = { fp32: "model.onnx", int8: "model_int8.onnx" };
+
 /** Everything the serving side reads from a checkpoint directory. */
 export interface ServingCheckpoint {
   dir: string;
@@ -40,22 +44,25 @@ export interface ServingCheckpoint {
   evalReport: EvalReport | null;
   /** sketch.json, null when absent. */
   sketch: SketchReference | null;
-  /** onnx/model.onnx and the variant from onnx/export.json ("standard" when export.json is absent). */
-  onnx: { path: string; variant: OnnxVariant };
+  /** onnx/model.onnx (or model_int8.onnx) and the variant from onnx/export.json ("standard" when export.json is absent). */
+  onnx: { path: string; variant: OnnxVariant; weights: OnnxWeights };
 }
 
 /**
  * Verify and read a checkpoint directory; throws an Error with one line naming the file and the problem.
  * @example const ckpt = loadServingCheckpoint("models/demo/policy"); ckpt.onnx.variant // "fused"
  */
-export function loadServingCheckpoint(dir: string): ServingCheckpoint {
+export function loadServingCheckpoint(dir: string, weights: OnnxWeights = "fp32"): ServingCheckpoint {
   // 1) the two files without which nothing else is worth checking
   if (!existsSync(join(dir, "manifest.json"))) throw new Error(`${join(dir, "manifest.json")}: not found (is ${dir} a checkpoint directory?)`);
-  const onnxPath = join(dir, "onnx", "model.onnx");
-  if (!existsSync(onnxPath)) throw new Error(`${onnxPath}: not found — the checkpoint has no ONNX decoder yet; run \`npm run train -- export ${dir}\``);
+  const file = ONNX_FILES[weights];
+  if (file === undefined) throw new RangeError(`onnx weights must be "fp32" or "int8" (got ${JSON.stringify(weights)})`);
+  const onnxPath = join(dir, "onnx", file);
+  const exportCommand = `npm run train -- export ${dir}${weights === "int8" ? " --quantize int8" : ""}`;
+  if (!existsSync(onnxPath)) throw new Error(`${onnxPath}: not found — the checkpoint has no ${weights === "int8" ? "int8 " : ""}ONNX decoder yet; run \`${exportCommand}\``);
   // 2) integrity
   const manifest = verifyCheckpoint(dir);
-  if (!("onnx/model.onnx" in manifest.files)) throw new Error(`${join(dir, "manifest.json")}: does not list onnx/model.onnx; re-run \`npm run train -- export ${dir}\``);
+  if (!(`onnx/${file}` in manifest.files)) throw new Error(`${join(dir, "manifest.json")}: does not list onnx/${file}; re-run \`${exportCommand}\``);
   // 3) model, stop ids, tokenizer
   const config = parseWith(dir, "config.json", hfQwen2Config);
   const generation = readJson(dir, "generation_config.json", false) as { eos_token_id?: unknown } | null;
@@ -81,7 +88,7 @@ export function loadServingCheckpoint(dir: string): ServingCheckpoint {
     eosToken: tokenText(tokenizerConfig.eos_token),
     evalReport: evalJson === null ? null : parseWith(dir, "eval.json", evalReportSchema, evalJson),
     sketch: sketchJson === null ? null : sketchReference(dir, sketchJson),
-    onnx: { path: onnxPath, variant },
+    onnx: { path: onnxPath, variant, weights },
   };
 }
 

@@ -1,7 +1,7 @@
 // The InferenceEngine on onnxruntime-node (CPU): a verified checkpoint directory, one InferenceSession, the
 // runtime-independent engine of ort-engine.ts. The only gateway file that imports onnxruntime-node.
 import * as ort from "onnxruntime-node";
-import { loadServingCheckpoint } from "./checkpoint";
+import { loadServingCheckpoint, type OnnxWeights } from "./checkpoint";
 import { OrtEngine, type OrtEngineOptions } from "./ort-engine";
 import type { OrtRunner, OrtTensor, OrtTensorFactory } from "./ort-runtime";
 
@@ -11,6 +11,8 @@ export interface OrtNodeEngineOptions extends OrtEngineOptions {
    * benchmarking or when several engines share a small machine: 2 threads on a busy 2-core box swung timings 3×.
    */
   intraOpNumThreads?: number;
+  /** "int8": serve onnx/model_int8.onnx (`export --quantize int8`) instead of onnx/model.onnx. */
+  weights?: OnnxWeights;
 }
 
 const nodeTensors: OrtTensorFactory = {
@@ -34,11 +36,11 @@ function nodeRunner(session: ort.InferenceSession): OrtRunner {
  * await engine.dispose();
  */
 export class OrtNodeEngine extends OrtEngine {
-  /** Verifies the checkpoint (manifest hashes first), then opens onnx/model.onnx. */
+  /** Verifies the checkpoint (manifest hashes first), then opens onnx/model.onnx (or model_int8.onnx). */
   static async load(dir: string, options: OrtNodeEngineOptions = {}): Promise<OrtNodeEngine> {
     const threads = options.intraOpNumThreads;
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`intraOpNumThreads must be an integer ≥ 1 (got ${threads})`);
-    const checkpoint = loadServingCheckpoint(dir);
+    const checkpoint = loadServingCheckpoint(dir, options.weights);
     const session = await ort.InferenceSession.create(checkpoint.onnx.path, {
       ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
       interOpNumThreads: 1, // the graph is one chain of layers: nothing runs in parallel between nodes

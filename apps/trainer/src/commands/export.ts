@@ -7,9 +7,11 @@
 // 3) sketch outputs `sketch.{l}` (spec shared with --reference's sketch.json when given), structural check
 //    (+ onnx.checker when Python's onnx is installed), written to onnx/model.onnx (+ model.onnx_data > 2 GB)
 // 4) sketch.json from 256 calibration requests run through the written model (--data, else held-out base corpus)
+// 4b) --quantize int8: onnx/model_int8.onnx beside it (export/quantize.ts), checked like the fp32 graph and measured
+//     on held-out prompts against it and against --reference (export/quantize-eval.ts); out of tolerance → error
 // 5) generation_config.json if missing; onnx/export.json records the variant, opsets and the measurements
 // 6) manifest.json rewritten with the sha256 of every file (onnx/* included) and verified
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ParameterError } from "@tether/shared/errors";
 import { issueLines } from "@tether/shared/schemas/common";
@@ -20,6 +22,8 @@ import { calibrateSketch } from "../export/calibrate";
 import { checkGraph, pythonOnnxAvailable, runOnnxChecker } from "../export/check-graph";
 import { chooseDecoder, VARIANT_OPSETS, type OnnxVariant, type VariantReport } from "../export/decoder";
 import { writeModel, type WriteModelOptions } from "../export/external-data";
+import { quantizeInt8 } from "../export/quantize";
+import { INT8_TOLERANCE, measureQuantization, quantizationProblems, type QuantizationReport } from "../export/quantize-eval";
 import { addSketchOutputs } from "../export/sketch-outputs";
 import { calibrationSequences, sketchSpecFor } from "../export/sketch-plan";
 import { readCheckpointWeights } from "../export/weights";
@@ -45,6 +49,8 @@ export interface ExportRecord {
   variants: VariantReport[];
   onnxruntime_checked: boolean;
   onnx_checker: "passed" | "not installed";
+  /** --quantize int8: the weight-quantised graph and its measured cost. */
+  quantized?: QuantizationReport;
 }
 
 /**
@@ -83,9 +89,11 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
   const sketch = await calibrateSketch(modelPath, config, spec, sequences);
   writeFileSync(join(dir, "sketch.json"), `${JSON.stringify(sketch)}\n`);
   log(`tether-train: export: sketch.json from ${sequences.length} calibration requests`);
+  const quantized = cfg.quantize === "int8" ? await exportInt8(dir, model, config, sequences, cfg, o, log) : null;
+  if (!quantized) rmSync(join(dir, "onnx", INT8_FILE), { force: true }); // stale: it would not match this model.onnx
 
   // 5) side files
-  const written = ["onnx/model.onnx", ...(external ? ["onnx/model.onnx_data"] : []), "sketch.json", "onnx/export.json"];
+  const written = ["onnx/model.onnx", ...(external ? ["onnx/model.onnx_data"] : []), ...(quantized?.written ?? []), "sketch.json", "onnx/export.json"];
   if (!existsSync(join(dir, "generation_config.json"))) {
     const generation = { bos_token_id: config.bosTokenId, eos_token_id: config.eosTokenId, pad_token_id: tok.padId };
     writeFileSync(join(dir, "generation_config.json"), `${JSON.stringify(generation, null, 2)}\n`);
@@ -100,6 +108,7 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
     variants: reports,
     onnxruntime_checked: true,
     onnx_checker: checker === null ? "passed" : "not installed",
+    ...(quantized ? { quantized: quantized.report } : {}),
   };
   writeFileSync(join(dir, "onnx", "export.json"), `${JSON.stringify(record, null, 2)}\n`);
 
@@ -107,6 +116,42 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
   const manifest = rehash(dir, before);
   log(`tether-train: export: done in ${((Date.now() - started) / 1000).toFixed(1)} s; manifest lists ${Object.keys(manifest.files).length} files`);
   return { dir, manifest, variant, written, reports };
+}
+
+const INT8_FILE = "model_int8.onnx";
+const HELDOUT_SEQUENCES = 32; // of the calibration sequences: enough tokens for a stable mean KL, seconds to run
+
+/** onnx/model_int8.onnx from the fp32 model (sketch outputs included), checked, written and measured. */
+async function exportInt8(
+  dir: string, fp32: Parameters<typeof quantizeInt8>[0], config: ReturnType<typeof fromHfConfig>, sequences: number[][],
+  cfg: TrainerConfig, o: WriteModelOptions, log: (line: string) => void,
+): Promise<{ report: QuantizationReport; written: string[] }> {
+  const { model, matrices, bytesBefore, bytesAfter } = quantizeInt8(fp32);
+  const problems = checkGraph(model);
+  if (problems.length) throw new Error(`export: the int8 graph is malformed: ${problems.slice(0, 5).join("; ")}`);
+  const path = join(dir, "onnx", INT8_FILE);
+  const { external } = writeModel(model, path, o);
+  const checker = pythonOnnxAvailable() ? runOnnxChecker(path) : "not installed";
+  if (checker !== null && checker !== "not installed") throw new Error(`export: onnx.checker refused onnx/${INT8_FILE}: ${checker}`);
+  const refPath = cfg.reference === undefined ? null : join(cfg.reference, "onnx", "model.onnx");
+  const reference = refPath && existsSync(refPath) ? { id: JSON.parse(readFileSync(join(cfg.reference!, "manifest.json"), "utf8")).id as string, path: refPath } : undefined;
+  const held = sequences.slice(0, HELDOUT_SEQUENCES);
+  const m = await measureQuantization(join(dir, "onnx", "model.onnx"), path, config, held, reference);
+  const failed = quantizationProblems(m);
+  const { sequences: n, tokens, ...measured } = m;
+  const report: QuantizationReport = {
+    dtype: "int8", file: `onnx/${INT8_FILE}`, scheme: "weight-only, symmetric per output channel, DequantizeLinear → MatMul", matrices,
+    weight_bytes: { fp32: bytesBefore, int8: bytesAfter }, heldout: { sequences: n, tokens, data: cfg.data ?? "bundled:arithmetic/heldout" },
+    ...measured, tolerance: INT8_TOLERANCE, passed: failed.length === 0, onnx_checker: checker === null ? "passed" : "not installed",
+  };
+  const ref = m.policy_reference_kl ? `; KL to ${m.policy_reference_kl.reference} ${m.policy_reference_kl.fp32.toExponential(3)} → ${m.policy_reference_kl.int8.toExponential(3)} nats/token` : "";
+  log(`tether-train: export: wrote onnx/${INT8_FILE} (${matrices} matrices, ${(bytesAfter / 2 ** 20).toFixed(1)} MiB vs ${(bytesBefore / 2 ** 20).toFixed(1)}); max |Δlogit| ${m.logits_max_abs_diff.toExponential(2)}, KL(int8 ‖ fp32) ${m.kl_int8_fp32.mean.toExponential(2)} nats/token over ${tokens} held-out tokens${ref}`);
+  if (failed.length) {
+    rmSync(path, { force: true });
+    rmSync(`${path}_data`, { force: true });
+    throw new Error(`export: the int8 graph is outside its tolerance (${failed.join("; ")}); onnx/${INT8_FILE} not kept`);
+  }
+  return { report, written: [`onnx/${INT8_FILE}`, ...(external ? [`onnx/${INT8_FILE}_data`] : [])] };
 }
 
 /** Files export writes and rewrites: onnx/* and sketch.json. */

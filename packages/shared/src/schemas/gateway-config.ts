@@ -2,7 +2,7 @@
 // once at startup so that every problem is reported together, one line each, before anything binds.
 
 import { z } from "zod";
-import { ConfigError, formatPath, int, issueLines, real, text } from "./common";
+import { ConfigError, formatPath, int, issueLines, oneOf, real, text } from "./common";
 import { driftGuardConfig } from "./drift-guard";
 import { promotionGates } from "./eval";
 
@@ -59,6 +59,8 @@ export const gatewayConfig = z.strictObject({
   host: text().default("127.0.0.1"), // bind address; loopback unless asked, since admin routes live here too
   policy: text().default("models/demo/policy"), // checkpoint dir served as the policy
   reference: text().default("models/demo/reference"), // checkpoint dir of the frozen reference
+  policy_onnx: oneOf(["fp32", "int8"]).default("fp32"), // policy graph: onnx/model.onnx, or model_int8.onnx (export --quantize int8)
+  reference_onnx: oneOf(["fp32", "int8"]).default("fp32"), // reference graph, likewise (fp32 keeps the KL anchor exact)
   data_dir: text().default(".tether"), // PGlite data, spill files
   database_url: databaseUrl.optional(), // unset → embedded PGlite in <data_dir>/pglite
   admin_token: z
@@ -81,6 +83,8 @@ export const GATEWAY_ENV = {
   HOST: "host",
   TETHER_POLICY: "policy",
   TETHER_REFERENCE: "reference",
+  TETHER_POLICY_ONNX: "policy_onnx",
+  TETHER_REFERENCE_ONNX: "reference_onnx",
   TETHER_DATA_DIR: "data_dir",
   DATABASE_URL: "database_url",
   TETHER_ADMIN_TOKEN: "admin_token",

@@ -123,6 +123,7 @@ const base = z.strictObject({
   sweepKlOn: klOnList.default(["task"]), // sweep: `--kl-on task,replay`
   sweepCommand: oneOf(["sft", "grpo"]).default("sft"), // sweep: the training each run performs
   onnxVariant: oneOf(["auto", "standard", "fused"]).default("auto"), // export: graph variant; auto = fastest that passes parity
+  quantize: oneOf(["none", "int8"]).default("none"), // export: also write onnx/model_int8.onnx (weight-only int8), measured against fp32
 });
 
 /** Config keys that are CLI flags (camelCase; `--group-size` is groupSize). command/input are positional. */
