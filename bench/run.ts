@@ -4,6 +4,7 @@ import { benchDecode } from "./decode";
 import { benchDecodePeer } from "./decode-peer";
 import { benchGateway } from "./gateway-overhead";
 import { benchGuard } from "./guard-overhead";
+import { benchInt8Forms } from "./int8-forms";
 import { benchRequestProfile } from "./request-profile";
 import { benchTrain } from "./train-throughput";
 
@@ -15,6 +16,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   guard: () => benchGuard(),
   gateway: () => benchGateway(),
   profile: () => benchRequestProfile(),
+  "int8-forms": () => benchInt8Forms(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
