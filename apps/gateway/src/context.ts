@@ -11,6 +11,9 @@ import type { InferenceEngine } from "./engine/engine";
 import { GatewayMetrics } from "./observability/metrics";
 import { Scheduler } from "./scheduler";
 import type { DriftStore } from "./store/drift-store";
+import type { Db } from "@tether/db/create-db";
+import { bootstrapAuthenticator, type AdminAuthenticator } from "./admin/auth";
+import { AlertBus } from "./monitor/alert-bus";
 
 export interface AppDeps {
   policy: InferenceEngine; // the served, fine-tuned checkpoint
@@ -26,6 +29,10 @@ export interface AppDeps {
   randomSeed?: () => bigint;
   /** Request id; default a random UUID without dashes. */
   newRequestId?: () => string;
+  /** Admin bearer-token check; default the bootstrap token (config admin_token / TETHER_ADMIN_TOKEN). */
+  adminAuth?: AdminAuthenticator;
+  /** The drift log's database (drizzle, PGlite or PostgreSQL): alerts, windows rebuilt at start. Absent: in memory only. */
+  db?: Db | null;
 }
 
 export interface GatewayContext {
@@ -44,6 +51,10 @@ export interface GatewayContext {
   logError: (message: string, error: unknown) => void;
   randomSeed: () => bigint;
   newRequestId: () => string;
+  adminAuth: AdminAuthenticator; // admin/auth.ts requireAdmin asks it
+  alerts: AlertBus; // alert lifecycle transitions (monitor/): SSE, webhooks, logs, metrics, auto-rollback
+  evalReport: EvalReport | null; // the served policy's eval.json
+  db: Db | null;
 }
 
 function cryptoSeed(): bigint {
@@ -85,5 +96,9 @@ export function createContext(deps: AppDeps): GatewayContext {
     logError: deps.logError ?? ((message, error) => console.error(message, error)),
     randomSeed: deps.randomSeed ?? cryptoSeed,
     newRequestId: deps.newRequestId ?? (() => crypto.randomUUID().replace(/-/g, "")),
+    adminAuth: deps.adminAuth ?? bootstrapAuthenticator(config.admin_token),
+    alerts: new AlertBus((e) => (deps.logError ?? console.error)("tether gateway: alert listener failed", e)),
+    evalReport: deps.evalReport ?? null,
+    db: deps.db ?? null,
   };
 }
