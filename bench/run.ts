@@ -6,6 +6,7 @@ import { benchGateway } from "./gateway-overhead";
 import { benchGuard } from "./guard-overhead";
 import { benchInt8Forms } from "./int8-forms";
 import { benchRequestProfile } from "./request-profile";
+import { benchMonitor } from "./monitor";
 import { benchTrain } from "./train-throughput";
 
 const BENCHES: Record<string, () => Promise<void>> = {
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   gateway: () => benchGateway(),
   profile: () => benchRequestProfile(),
   "int8-forms": () => benchInt8Forms(),
+  monitor: () => benchMonitor(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
