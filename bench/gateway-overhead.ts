@@ -142,7 +142,7 @@ export async function benchGateway(): Promise<void> {
     await migrate(handle);
     // max_kl far above the fakes' KL (≈ 0.04 nats/token): every request is one round of 4 candidates, 5 rows
     const config = loadGatewayConfig({ drift_guard: { max_kl: 10 } }, {});
-    writer = await BatchedDriftWriter.open({ write: (b) => insertDriftBatch(handle.db, b), log: config.log, spillDir });
+    writer = await BatchedDriftWriter.open({ write: (b) => insertDriftBatch(handle.db, b), log: config.drift_log, spillDir });
     const engines = () => ({
       policy: new FakeEngine({ id: "fake-policy", seed: 7, drift: 0.3, eosBias: -Infinity, specialBias: -Infinity }),
       reference: new FakeEngine({ id: "fake-reference", seed: 7, eosBias: -Infinity, specialBias: -Infinity }),

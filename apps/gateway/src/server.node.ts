@@ -72,7 +72,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     await handle.close();
     throw e;
   }
-  const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.log, spillDir: spillDirFor(config) });
+  const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.drift_log, spillDir: spillDirFor(config) });
   const app = createApp({
     policy,
     reference,

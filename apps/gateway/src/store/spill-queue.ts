@@ -164,6 +164,21 @@ export class SpillQueue {
   }
 
   /**
+   * A new, empty file in the queue's name sequence that this queue does not track (the write-ahead log's
+   * segments, wal.ts): the same format, so a segment a crash leaves behind is replayed like a spill file.
+   */
+  createFile(): Promise<SpillAppender> {
+    return SpillAppender.create(this.fileName(this.nextSeq++));
+  }
+
+  /** Queues a closed file made by createFile() for replay (a write-ahead log segment the database has not taken). */
+  adopt(path: string, size: number): void {
+    if (size === 0) return void unlink(path).catch(() => {});
+    this.sealed.push({ path, size, committed: 0 });
+    this.sealedBytes += size;
+  }
+
+  /**
    * Keeps a row the database refused for good, with the reason, outside the replay queue (for an operator).
    * Not fsync'd: these rows are lost for the drift log anyway; this is only a record of them.
    */
