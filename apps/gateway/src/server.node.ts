@@ -17,6 +17,7 @@ import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/ga
 import { createApp } from "./app";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
+import { lockDataDir } from "./store/data-dir-lock";
 
 export interface RunningGateway {
   url: string;
@@ -59,9 +60,14 @@ async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): 
  */
 export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.error): Promise<RunningGateway> {
   const threads = Number(process.env.TETHER_ORT_THREADS) || undefined;
-  const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads });
+  const unlock = lockDataDir(config.data_dir); // one gateway per data dir (write-ahead log, PGlite)
+  const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads }).catch((e: unknown) => {
+    unlock();
+    throw e;
+  });
   const reference = await OrtNodeEngine.load(resolve(config.reference), { intraOpNumThreads: threads }).catch(async (e: unknown) => {
     await policy.dispose();
+    unlock();
     throw e;
   });
   const handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
@@ -70,6 +76,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     await registerCheckpoints(handle, [policy, reference]);
   } catch (e) {
     await handle.close();
+    unlock();
     throw e;
   }
   const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.drift_log, spillDir: spillDirFor(config) });
@@ -93,6 +100,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     await store.close();
     await Promise.all([policy.dispose(), reference.dispose()]);
     await handle.close();
+    unlock();
     throw e;
   }
   // While draining, every response says `Connection: close`, so a keep-alive client cannot keep a
@@ -124,6 +132,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       await store.close(); // flush; the rest stays in the spill file for the next start
       await Promise.all([policy.dispose(), reference.dispose()]);
       await handle.close();
+      unlock();
     })());
   return { url, config, close };
 }
