@@ -8,6 +8,7 @@ import type { SketchReference } from "@tether/shared/sketch/reference";
 import { ChatTemplate } from "./chat/template";
 import { systemClock, type Clock } from "./clock";
 import type { InferenceEngine } from "./engine/engine";
+import { errorText, type Logger } from "./observability/log";
 import { GatewayMetrics } from "./observability/metrics";
 import { Scheduler } from "./scheduler";
 import type { DriftStore } from "./store/drift-store";
@@ -20,8 +21,10 @@ export interface AppDeps {
   clock?: Clock; // default: wall clock
   evalReport?: EvalReport | null; // the policy's eval.json: default max_kl is its percentile
   sketch?: SketchReference | null; // the policy's sketch.json: per-layer activation drift scores
-  /** Unexpected errors (our bugs); default console.error. */
-  logError?: (message: string, error: unknown) => void;
+  /** Unexpected errors (our bugs); default: an error line on `log`, else console.error. */
+  logError?: (message: string, error: unknown, requestId?: string) => void;
+  /** Structured log (observability/log.ts): one access line per request, errors; default none. */
+  log?: Logger;
   /** Seed of requests that send none; default crypto-random. Tests pin it. */
   randomSeed?: () => bigint;
   /** Request id; default a random UUID without dashes. */
@@ -41,9 +44,14 @@ export interface GatewayContext {
   scheduler: Scheduler;
   metrics: GatewayMetrics;
   startedS: number; // Unix seconds: /v1/models `created`
-  logError: (message: string, error: unknown) => void;
+  logError: (message: string, error: unknown, requestId?: string) => void;
+  log: Logger | null;
   randomSeed: () => bigint;
   newRequestId: () => string;
+}
+
+function errorLine(log: Logger): GatewayContext["logError"] {
+  return (message, error, requestId) => log({ level: "error", msg: message, ...(requestId ? { request_id: requestId } : {}), error: errorText(error) });
 }
 
 function cryptoSeed(): bigint {
@@ -82,7 +90,8 @@ export function createContext(deps: AppDeps): GatewayContext {
     scheduler: new Scheduler(config.limits.max_concurrent, config.limits.queue_size, () => clock.now()),
     metrics: new GatewayMetrics(),
     startedS: Math.floor(clock.now() / 1000),
-    logError: deps.logError ?? ((message, error) => console.error(message, error)),
+    logError: deps.logError ?? (deps.log ? errorLine(deps.log) : (message, error) => console.error(message, error)),
+    log: deps.log ?? null,
     randomSeed: deps.randomSeed ?? cryptoSeed,
     newRequestId: deps.newRequestId ?? (() => crypto.randomUUID().replace(/-/g, "")),
   };

@@ -18,6 +18,7 @@ import { createApp } from "./app";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
 import { lockDataDir } from "./store/data-dir-lock";
+import { jsonLogger, redact } from "./observability/log";
 
 export interface RunningGateway {
   url: string;
@@ -79,12 +80,16 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     unlock();
     throw e;
   }
-  const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.drift_log, spillDir: spillDirFor(config) });
+  // Request lines and drift-log warnings as JSON on stderr; the admin token and URL passwords are masked.
+  const logger = jsonLogger((line) => process.stderr.write(`${line}\n`), { secrets: [config.admin_token ?? ""] });
+  const warn = (msg: string) => logger({ level: "warn", msg });
+  const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.drift_log, spillDir: spillDirFor(config), warn });
   const app = createApp({
     policy,
     reference,
     store,
     config,
+    log: logger,
     evalReport: policy.checkpoint.evalReport,
     // The served policy's activations are scored against the REFERENCE's calibration statistics (the export
     // gives both checkpoints the same projections), so a percentile says how unlike the reference it looks.
@@ -150,7 +155,7 @@ async function main(): Promise<number> {
     gateway = await startGateway(config);
   } catch (e) {
     const lines = e instanceof ConfigError ? e.problems : [(e as Error).message.split("\n")[0]!];
-    for (const line of lines) console.error(`tether: ${line}`);
+    for (const line of lines) console.error(`tether: ${redact(line, [config.admin_token ?? ""])}`); // a driver error may quote the URL
     if (/models\/demo/.test(lines.join(" "))) console.error("tether: make the demo pair with `npm run train:demo`, or set TETHER_POLICY / TETHER_REFERENCE");
     return 1;
   }

@@ -75,6 +75,13 @@ export const gatewayConfig = z.strictObject({
   drift_log: driftLogConfig.prefault({}), // SPEC's name (was `log`)
   retention_days: int(1, 3650).default(30), // days of requests/drift_samples kept by the retention job
   promotion: promotionGates.prefault({}), // thresholds on eval.json for /admin/checkpoints/:id/promote
+  cors: z
+    .strictObject({
+      // Browser origins allowed to call the API ("https://app.example.com"); empty = no CORS headers at all.
+      origins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, { error: 'must be "*" or an origin like https://app.example.com' })).default([]),
+    })
+    .prefault({}),
+  log_content: z.boolean({ error: "must be true or false" }).default(false), // request bodies (prompts) in the access log; off: they may be personal data
 });
 export type GatewayConfig = z.infer<typeof gatewayConfig>;
 export type GatewayConfigInput = z.input<typeof gatewayConfig>;
