@@ -81,7 +81,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     throw e;
   }
   // Request lines and drift-log warnings as JSON on stderr; the admin token and URL passwords are masked.
-  const logger = jsonLogger((line) => process.stderr.write(`${line}\n`), { secrets: [config.admin_token ?? ""] });
+  const logger = jsonLogger(log, { secrets: [config.admin_token ?? ""] });
   const warn = (msg: string) => logger({ level: "warn", msg });
   const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.drift_log, spillDir: spillDirFor(config), warn });
   const app = createApp({

@@ -208,6 +208,11 @@ export class BatchedDriftWriter implements DriftStore {
     this.closed = true;
     clearInterval(this.timer);
     await this.flush();
+    if (this.wal) {
+      // Log segments whose entries left memory (database down meanwhile) reach the replay queue now.
+      await this.wal.sealActive();
+      await this.flush();
+    }
     this.stopped = true;
     while (this.pass) await this.pass; // a rerun queued by the flush
     // Acknowledged rows the database did not take: to disk, past the cap if need be (dropping them would lose them).

@@ -101,6 +101,21 @@ describe("write-ahead log (durability fsync)", () => {
     expect(counts.requests).toBe(40 + 24 + 10);
   });
 
+  test("entries logged while the database is down are all committed by close() once it is back; no file is left", async () => {
+    const dir = join(tmp.dir, "down-up");
+    let up = false;
+    const writer = await BatchedDriftWriter.open(options(dir, (b) => (up ? insertDriftBatch(handle.db, b) : down())));
+    await Promise.all(Array.from({ length: 6 }, (_, i) => writer.record(makeEntry("downup", i, 1, 1))));
+    await writer.flush(); // fails: the writer now backs off for a minute, entries stay in the log only
+    await Promise.all(Array.from({ length: 6 }, (_, i) => writer.record(makeEntry("downup", 6 + i, 1, 1))));
+    up = true;
+    await writer.close(); // during the backoff: close must still replay the log
+    const counts = await driftLogCounts(handle.db);
+    expect(counts.requests).toBe(40 + 24 + 10 + 12);
+    expect(counts.distinct_ids).toBe(counts.requests);
+    expect(segmentFiles(dir)).toEqual([]);
+  });
+
   test("past spill_max_bytes record() throws DriftLogFullError and acknowledges nothing more", async () => {
     const dir = join(tmp.dir, "full");
     const one = Buffer.byteLength(JSON.stringify(makeEntry("full", 0, 1, 1))) + 10;

@@ -107,6 +107,12 @@ export class DriftWal {
     if (a && a.bytes > 0 && (a.replay ? replayNow : a.held === 0)) this.seal(a);
   }
 
+  /** Seals the active segment; resolves once sealed segments with nothing held are deleted or queued for replay. */
+  async sealActive(): Promise<void> {
+    if (this.active && this.active.bytes > 0) this.seal(this.active);
+    await this.retiring;
+  }
+
   /**
    * Seals the active segment and waits for every file to close. Segments still holding tickets, or needing
    * a replay, stay on disk: the next start replays them (they were acknowledged).
