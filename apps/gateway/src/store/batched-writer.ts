@@ -110,9 +110,9 @@ export class BatchedDriftWriter implements DriftStore {
   /** Opens the spill directory and starts replaying what an earlier process left there. */
   static async open(options: BatchedWriterOptions): Promise<BatchedDriftWriter> {
     const { batch_rows, flush_interval_ms, buffer_rows, spill_max_bytes } = options.log;
-    positiveInt("log.batch_rows", batch_rows);
-    positiveInt("log.flush_interval_ms", flush_interval_ms);
-    positiveInt("log.buffer_rows", buffer_rows);
+    positiveInt("drift_log.batch_rows", batch_rows);
+    positiveInt("drift_log.flush_interval_ms", flush_interval_ms);
+    positiveInt("drift_log.buffer_rows", buffer_rows);
     const base = options.backoffBaseMs ?? 100;
     const max = options.backoffMaxMs ?? 30_000;
     backoffDelay(1, base, max, 0); // throws a RangeError naming the bad parameter

@@ -108,7 +108,7 @@ export class SpillQueue {
     if (!force && this.bytes + size > this.options.maxBytes) {
       throw new DriftLogFullError(
         "spill_full",
-        `drift log full: database unavailable and spill files at ${this.bytes} of ${this.options.maxBytes} bytes (log.spill_max_bytes)`,
+        `drift log full: database unavailable and spill files at ${this.bytes} of ${this.options.maxBytes} bytes (drift_log.spill_max_bytes)`,
       );
     }
     const target = (this.active ??= SpillAppender.create(this.fileName(this.nextSeq++)));
