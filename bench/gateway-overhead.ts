@@ -1,9 +1,9 @@
 // Gateway overhead with the instant fake engine: requests/s and latency percentiles of POST /v1/completions
 // through a real HTTP server (@hono/node-server on 127.0.0.1, port 0), drift log ON (BatchedDriftWriter into a
 // fresh database: `tether_bench_<pid>` created on TEST_DATABASE_URL / DATABASE_URL and dropped after, else an
-// in-memory PGlite) vs OFF (a store that discards). Prints the on/off requests/s ratio (goal ≥ 0.9), the p99
-// latency drift logging adds (goal < 2 ms), the load, and the rows that landed (checked against the requests
-// made). The client is a fetch loop with IN_FLIGHT requests outstanding, in a worker thread so that it does
+// in-memory PGlite) with drift_log.durability "fsync" (write-ahead log, group fsync before each response) and
+// "memory", vs OFF (a store that discards). Prints each on/off requests/s ratio (goal ≥ 0.95), the p99 latency
+// each adds (goal < 1 ms), the load, and the rows that landed (checked against the requests made). The client is a fetch loop with IN_FLIGHT requests outstanding, in a worker thread so that it does
 // not share the server's event loop (autocannon is not installed). `npm run bench -- gateway`
 import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -137,58 +137,74 @@ export async function benchGateway(): Promise<void> {
   const { handle, drop } = await freshDatabase();
   const spillDir = mkdtempSync(join(tmpdir(), "tether-bench-gateway-spill-"));
   const servers: Array<{ close: () => Promise<void> }> = [];
-  let writer: BatchedDriftWriter | null = null;
+  const writers: BatchedDriftWriter[] = [];
   try {
     await migrate(handle);
     // max_kl far above the fakes' KL (≈ 0.04 nats/token): every request is one round of 4 candidates, 5 rows
     const config = loadGatewayConfig({ drift_guard: { max_kl: 10 } }, {});
-    writer = await BatchedDriftWriter.open({ write: (b) => insertDriftBatch(handle.db, b), log: config.log, spillDir });
+    const open = async (durability: "fsync" | "memory") => {
+      const w = await BatchedDriftWriter.open({ write: (b) => insertDriftBatch(handle.db, b), log: { ...config.drift_log, durability }, spillDir: join(spillDir, durability) });
+      writers.push(w);
+      return w;
+    };
     const engines = () => ({
       policy: new FakeEngine({ id: "fake-policy", seed: 7, drift: 0.3, eosBias: -Infinity, specialBias: -Infinity }),
       reference: new FakeEngine({ id: "fake-reference", seed: 7, eosBias: -Infinity, specialBias: -Infinity }),
     });
-    const on = await listen(createApp({ ...engines(), store: writer, config, logError: (m, e) => console.error(m, e) }).fetch);
-    servers.push(on);
-    const off = await listen(createApp({ ...engines(), store: new DiscardingStore(), config, logError: (m, e) => console.error(m, e) }).fetch);
-    servers.push(off);
+    const VARIANTS = ["off", "memory", "fsync"] as const;
+    type Variant = (typeof VARIANTS)[number];
+    const urls = {} as Record<Variant, string>;
+    for (const v of VARIANTS) {
+      const store = v === "off" ? new DiscardingStore() : await open(v);
+      const server = await listen(createApp({ ...engines(), store, config, logError: (m, e) => console.error(m, e) }).fetch);
+      servers.push(server);
+      urls[v] = server.url;
+    }
 
     console.log(`gateway overhead · fake engine · @hono/node-server · ${IN_FLIGHT} in flight · drift log ${handle.label} · load ${load()}`);
     console.log(`POST /v1/completions ${BODY} · ${REPEATS} runs of ${RUN_S} s per variant, alternating, after ${WARMUP_S} s warm-up each`);
-    let onRequests = (await drive(on.url, WARMUP_S)).requests;
-    await drive(off.url, WARMUP_S);
-    const runs = { off: [] as Run[], on: [] as Run[] };
-    console.log("variant   run  requests   req/s   p50 ms  p90 ms  p99 ms  CPU ms/req  statuses");
+    let onRequests = 0;
+    for (const v of VARIANTS) {
+      const warm = await drive(urls[v], WARMUP_S);
+      if (v !== "off") onRequests += warm.requests;
+    }
+    const runs = { off: [] as Run[], memory: [] as Run[], fsync: [] as Run[] };
+    console.log("variant      run  requests   req/s   p50 ms  p90 ms  p99 ms  CPU ms/req  statuses");
     for (let r = 0; r < REPEATS; r++) {
-      for (const variant of r % 2 ? (["on", "off"] as const) : (["off", "on"] as const)) {
-        const run = await drive(variant === "on" ? on.url : off.url, RUN_S);
+      // Rotate the order each repeat so that no variant always runs first after another.
+      for (const variant of VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]!)) {
+        const run = await drive(urls[variant], RUN_S);
         runs[variant].push(run);
-        if (variant === "on") onRequests += run.requests;
+        if (variant !== "off") onRequests += run.requests;
         console.log(
-          `${`log ${variant}`.padEnd(8)} ${String(r + 1).padStart(4)} ${String(run.requests).padStart(9)} ${run.rps.toFixed(0).padStart(7)} ${ms(run.p50)} ${ms(run.p90)} ${ms(run.p99)} ${run.cpuMs.toFixed(2).padStart(11)}  ${JSON.stringify(run.statuses)}`,
+          `${`log ${variant}`.padEnd(11)} ${String(r + 1).padStart(4)} ${String(run.requests).padStart(9)} ${run.rps.toFixed(0).padStart(7)} ${ms(run.p50)} ${ms(run.p90)} ${ms(run.p99)} ${run.cpuMs.toFixed(2).padStart(11)}  ${JSON.stringify(run.statuses)}`,
         );
       }
     }
-    const med = (v: "on" | "off", k: "rps" | "p50" | "p99" | "cpuMs") => median(runs[v].map((x) => x[k]));
-    await writer.flush();
-    const stats = writer.stats();
+    const med = (v: Variant, k: "rps" | "p50" | "p99" | "cpuMs") => median(runs[v].map((x) => x[k]));
+    for (const w of writers) await w.flush();
+    const stats = writers.map((w) => w.stats());
     const count = async (table: "requests" | "drift_samples") => (await selectRows<{ n: number }>(handle.db, sql.raw(`select count(*)::int as n from ${table}`)))[0]!.n;
     const [requestRows, sampleRows] = [await count("requests"), await count("drift_samples")];
-    console.log(
-      `medians: off ${med("off", "rps").toFixed(0)} req/s, p50 ${med("off", "p50").toFixed(2)} ms, p99 ${med("off", "p99").toFixed(2)} ms, ${med("off", "cpuMs").toFixed(2)} CPU ms/req · ` +
-        `on ${med("on", "rps").toFixed(0)} req/s, p50 ${med("on", "p50").toFixed(2)} ms, p99 ${med("on", "p99").toFixed(2)} ms, ${med("on", "cpuMs").toFixed(2)} CPU ms/req`,
-    );
-    console.log(
-      `req/s on/off: ${(med("on", "rps") / med("off", "rps")).toFixed(2)}× (goal ≥ 0.9) · p99 added: ${(med("on", "p99") - med("off", "p99")).toFixed(2)} ms (goal < 2 ms)` +
-        ` · CPU on/off ${(med("on", "cpuMs") / med("off", "cpuMs")).toFixed(2)}× · load ${load()}`,
-    );
+    const summary = (v: Variant) =>
+      `${v} ${med(v, "rps").toFixed(0)} req/s, p50 ${med(v, "p50").toFixed(2)} ms, p99 ${med(v, "p99").toFixed(2)} ms, ${med(v, "cpuMs").toFixed(2)} CPU ms/req`;
+    console.log(`medians: ${VARIANTS.map(summary).join(" · ")}`);
+    for (const v of ["memory", "fsync"] as const) {
+      console.log(
+        `durability ${v}: req/s on/off ${(med(v, "rps") / med("off", "rps")).toFixed(2)}× (goal ≥ 0.95) · p99 added ${(med(v, "p99") - med("off", "p99")).toFixed(2)} ms (goal < 1 ms)` +
+          ` · CPU on/off ${(med(v, "cpuMs") / med("off", "cpuMs")).toFixed(2)}×`,
+      );
+    }
+    console.log(`load ${load()}`);
+    const total = (k: "rowsWritten" | "batches" | "spilledRows" | "retries" | "refused") => stats.reduce((a, x) => a + x[k], 0);
     console.log(
       `drift log: ${requestRows} request rows for ${onRequests} requests made${requestRows === onRequests ? " (all landed)" : " — MISMATCH"}, ${sampleRows} sample rows · ` +
-        `writer: ${stats.rowsWritten} rows in ${stats.batches} batches, ${stats.spilledRows} spilled, ${stats.retries} retries, ${stats.refused} refused`,
+        `writers: ${total("rowsWritten")} rows in ${total("batches")} batches, ${total("spilledRows")} spilled, ${total("retries")} retries, ${total("refused")} refused`,
     );
     if (requestRows !== onRequests) process.exitCode = 1;
   } finally {
     for (const s of servers) await s.close();
-    await writer?.close();
+    for (const w of writers) await w.close();
     await drop();
     rmSync(spillDir, { recursive: true, force: true });
   }

@@ -59,7 +59,7 @@ describe.skipIf(skipReason !== "")(`gateway under a database outage [postgres]${
         drift_guard: { candidates: K, max_rounds: 2 },
         limits: { max_concurrent: 4, queue_size: 256 },
         // a small memory buffer, so that a few seconds of outage overflow it into the spill directory
-        log: { batch_rows: 40, flush_interval_ms: 50, buffer_rows: 80 },
+        drift_log: { batch_rows: 40, flush_interval_ms: 50, buffer_rows: 80 },
       },
       {},
     );

@@ -6,6 +6,7 @@
 // ({"error":{"message","type","param","code"}}): 404 for unknown routes, 405 for a known route with the
 // wrong method, 500 (logged, process alive) for our own bugs.
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { createContext, type AppDeps, type GatewayContext } from "./context";
 import { errorResponse, HttpError } from "./http/errors";
 import type { AppEnv } from "./routes/env";
@@ -45,9 +46,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> & { context: GatewayConte
   app.use("*", async (c, next) => {
     c.set("requestId", ctx.newRequestId());
     c.set("arrivedAt", ctx.clock.now());
+    const copy = ctx.log && ctx.config.log_content ? c.req.raw.clone() : null; // only when configured
     await next();
     c.res.headers.set("x-tether-request-id", c.get("requestId"));
+    if (!ctx.log) return;
+    const content = copy ? { content: (await copy.text().catch(() => "")).slice(0, 4096) } : {};
+    ctx.log({ level: "info", msg: "request", request_id: c.get("requestId"), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((ctx.clock.now() - c.get("arrivedAt")) * 100) / 100, ...content });
   });
+  // CORS only when origins are configured (off by default: no browser origin may call the API).
+  const origins = ctx.config.cors.origins;
+  if (origins.length > 0) {
+    app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, allowMethods: ["GET", "POST", "OPTIONS"], allowHeaders: ["content-type", "authorization"], exposeHeaders: ["x-tether-request-id"], maxAge: 600 }));
+  }
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);
   app.post("/v1/completions", completionsRoute(ctx));

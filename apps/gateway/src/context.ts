@@ -8,6 +8,7 @@ import type { SketchReference } from "@tether/shared/sketch/reference";
 import { ChatTemplate } from "./chat/template";
 import { systemClock, type Clock } from "./clock";
 import type { InferenceEngine } from "./engine/engine";
+import { errorText, type Logger } from "./observability/log";
 import { GatewayMetrics } from "./observability/metrics";
 import { Scheduler } from "./scheduler";
 import type { DriftStore } from "./store/drift-store";
@@ -24,8 +25,10 @@ export interface AppDeps {
   clock?: Clock; // default: wall clock
   evalReport?: EvalReport | null; // the policy's eval.json: default max_kl is its percentile
   sketch?: SketchReference | null; // the policy's sketch.json: per-layer activation drift scores
-  /** Unexpected errors (our bugs); default console.error. */
-  logError?: (message: string, error: unknown) => void;
+  /** Unexpected errors (our bugs); default: an error line on `log`, else console.error. */
+  logError?: (message: string, error: unknown, requestId?: string) => void;
+  /** Structured log (observability/log.ts): one access line per request, errors; default none. */
+  log?: Logger;
   /** Seed of requests that send none; default crypto-random. Tests pin it. */
   randomSeed?: () => bigint;
   /** Request id; default a random UUID without dashes. */
@@ -51,7 +54,8 @@ export interface GatewayContext {
   scheduler: Scheduler;
   metrics: GatewayMetrics;
   startedS: number; // Unix seconds: /v1/models `created`
-  logError: (message: string, error: unknown) => void;
+  logError: (message: string, error: unknown, requestId?: string) => void;
+  log: Logger | null;
   randomSeed: () => bigint;
   newRequestId: () => string;
   adminAuth: AdminAuthenticator; // admin/auth.ts requireAdmin asks it
@@ -59,6 +63,10 @@ export interface GatewayContext {
   evalReport: EvalReport | null; // the served policy's eval.json
   db: Db | null;
   monitoring: Monitoring; // windows, rules, alert store, webhooks, SSE hub (monitor/monitoring.ts)
+}
+
+function errorLine(log: Logger): GatewayContext["logError"] {
+  return (message, error, requestId) => log({ level: "error", msg: message, ...(requestId ? { request_id: requestId } : {}), error: errorText(error) });
 }
 
 function cryptoSeed(): bigint {
@@ -84,7 +92,7 @@ export function createContext(deps: AppDeps): GatewayContext {
   if (problems.length) throw new ConfigError("gateway models", problems);
   const clock = deps.clock ?? systemClock;
   const info = policy.info;
-  const logError = deps.logError ?? ((message: string, error: unknown) => console.error(message, error));
+  const logError = deps.logError ?? (deps.log ? errorLine(deps.log) : (message: string, error: unknown) => console.error(message, error));
   const guardDefaults = driftGuardDefaults(config.drift_guard, deps.evalReport ?? null);
   const alerts = new AlertBus((e) => logError("tether gateway: alert listener failed", e));
   const monitoring = createMonitoring({
@@ -105,6 +113,7 @@ export function createContext(deps: AppDeps): GatewayContext {
     metrics: new GatewayMetrics(),
     startedS: Math.floor(clock.now() / 1000),
     logError,
+    log: deps.log ?? null,
     randomSeed: deps.randomSeed ?? cryptoSeed,
     newRequestId: deps.newRequestId ?? (() => crypto.randomUUID().replace(/-/g, "")),
     adminAuth: deps.adminAuth ?? bootstrapAuthenticator(config.admin_token),

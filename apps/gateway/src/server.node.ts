@@ -18,6 +18,8 @@ import { createApp } from "./app";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
 import { startMonitoring } from "./monitor/monitoring";
+import { lockDataDir } from "./store/data-dir-lock";
+import { jsonLogger, redact } from "./observability/log";
 
 export interface RunningGateway {
   url: string;
@@ -60,9 +62,14 @@ async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): 
  */
 export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.error): Promise<RunningGateway> {
   const threads = Number(process.env.TETHER_ORT_THREADS) || undefined;
-  const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads, weights: config.policy_onnx });
+  const unlock = lockDataDir(config.data_dir); // one gateway per data dir (write-ahead log, PGlite)
+  const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads, weights: config.policy_onnx }).catch((e: unknown) => {
+    unlock();
+    throw e;
+  });
   const reference = await OrtNodeEngine.load(resolve(config.reference), { intraOpNumThreads: threads, weights: config.reference_onnx }).catch(async (e: unknown) => {
     await policy.dispose();
+    unlock();
     throw e;
   });
   const handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
@@ -71,15 +78,20 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     await registerCheckpoints(handle, [policy, reference]);
   } catch (e) {
     await handle.close();
+    unlock();
     throw e;
   }
-  const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.log, spillDir: spillDirFor(config) });
+  // Request lines and drift-log warnings as JSON on stderr; the admin token and URL passwords are masked.
+  const logger = jsonLogger(log, { secrets: [config.admin_token ?? ""] });
+  const warn = (msg: string) => logger({ level: "warn", msg });
+  const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.drift_log, spillDir: spillDirFor(config), warn });
   const app = createApp({
     policy,
     reference,
     store,
     db: handle.db, // alerts persist there; the monitor rebuilds its windows from it
     config,
+    log: logger,
     evalReport: policy.checkpoint.evalReport,
     // The served policy's activations are scored against the REFERENCE's calibration statistics (the export
     // gives both checkpoints the same projections), so a percentile says how unlike the reference it looks.
@@ -105,6 +117,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     await store.close();
     await Promise.all([policy.dispose(), reference.dispose()]);
     await handle.close();
+    unlock();
     throw e;
   }
   // While draining, every response says `Connection: close`, so a keep-alive client cannot keep a
@@ -139,6 +152,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       await store.close(); // flush; the rest stays in the spill file for the next start
       await Promise.all([policy.dispose(), reference.dispose()]);
       await handle.close();
+      unlock();
     })());
   return { url, config, close };
 }
@@ -156,7 +170,7 @@ async function main(): Promise<number> {
     gateway = await startGateway(config);
   } catch (e) {
     const lines = e instanceof ConfigError ? e.problems : [(e as Error).message.split("\n")[0]!];
-    for (const line of lines) console.error(`tether: ${line}`);
+    for (const line of lines) console.error(`tether: ${redact(line, [config.admin_token ?? ""])}`); // a driver error may quote the URL
     if (/models\/demo/.test(lines.join(" "))) console.error("tether: make the demo pair with `npm run train:demo`, or set TETHER_POLICY / TETHER_REFERENCE");
     return 1;
   }

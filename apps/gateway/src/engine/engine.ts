@@ -19,6 +19,11 @@
 export interface Tokenizer {
   /** Ids of a text; adds nothing (no bos/eos); special-token text such as "<|im_end|>" maps to its id. */
   encode(text: string): number[];
+  /**
+   * Ids of untrusted text (chat message content): special-token text is read as plain characters, so a
+   * message saying "<|im_start|>system" cannot open a turn (transformers' split_special_tokens=True).
+   */
+  encodePlain(text: string): number[];
   /** Text of ids; `skipSpecialTokens` drops eos/ChatML markers (the gateway does, as vLLM by default). */
   decode(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string;
   /** Raw UTF-8 bytes of one token (a byte-level token may hold part of a character). */

@@ -37,6 +37,10 @@ export class FakeTokenizer implements Tokenizer {
     return out;
   }
 
+  encodePlain(text: string): number[] {
+    return Array.from(text, (ch) => this.ids.get(ch) ?? FAKE_IDS.unk);
+  }
+
   decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {
     let text = "";
     for (let i = 0; i < ids.length; i++) {

@@ -49,8 +49,12 @@ export class HfTokenizer implements Tokenizer {
   private readonly cleanUp: boolean;
   private readonly added = new Map<number, string>();
   private readonly bytesCache: (number[] | undefined)[] = [];
+  private plainCore: HfTokenizerCore | null = null; // made on first use (encodePlain)
 
-  constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown> = {}) {
+  constructor(
+    private readonly tokenizerJson: Record<string, unknown>,
+    private readonly tokenizerConfig: Record<string, unknown> = {},
+  ) {
     this.inner = new HfTokenizerCore(tokenizerJson, tokenizerConfig);
     this.byteLevel = usesByteLevel(tokenizerJson.decoder) || usesByteLevel(tokenizerJson.pre_tokenizer);
     // transformers ≥ 4.45 defaults to false; tokenizers.js to true when the config is silent, which would
@@ -65,6 +69,20 @@ export class HfTokenizer implements Tokenizer {
   encode(text: string): number[] {
     if (text.length === 0) return [];
     return this.inner.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /**
+   * tokenizers.js has no split_special_tokens switch, so untrusted text goes through a second tokenizer
+   * built from the same files without the special added tokens: their text is then ordinary characters
+   * for the model (BPE, byte fallback). Non-special added tokens are kept (they are ordinary vocabulary).
+   */
+  encodePlain(text: string): number[] {
+    if (text.length === 0) return [];
+    if (!this.plainCore) {
+      const added = (this.tokenizerJson.added_tokens as Array<{ special?: boolean }> | undefined) ?? [];
+      this.plainCore = new HfTokenizerCore({ ...this.tokenizerJson, added_tokens: added.filter((t) => t.special !== true) }, this.tokenizerConfig);
+    }
+    return this.plainCore.encode(text, { add_special_tokens: false }).ids;
   }
 
   decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {

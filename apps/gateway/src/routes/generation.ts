@@ -41,7 +41,7 @@ function generationRoute<S extends z.ZodType>(
         throw error;
       }
     } catch (error) {
-      const failure = classify(ctx, error, c.req.raw.signal.aborted);
+      const failure = classify(ctx, error, c.req.raw.signal.aborted, meta.id);
       const facts = { meta, model, plan: null, result: null, state: null, status: failure.status, errorCode: failure.body.error.code, endedAt: ctx.clock.now() };
       await recordFailure(ctx, error, facts);
       return failureResponse(failure);

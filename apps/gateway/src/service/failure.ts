@@ -14,11 +14,11 @@ export interface Failure {
 }
 
 /** Status and body for an error thrown while serving; internal errors are logged, never leaked. */
-export function classify(ctx: GatewayContext, error: unknown, clientGone: boolean): Failure {
+export function classify(ctx: GatewayContext, error: unknown, clientGone: boolean, requestId?: string): Failure {
   if (clientGone) {
     return { ...openAIError(499, "the client closed the request", null, "client_closed_request"), headers: {}, clientGone: true };
   }
-  return { ...errorResponse(error, (e) => ctx.logError("tether gateway: internal error", e)), clientGone: false };
+  return { ...errorResponse(error, (e) => ctx.logError("tether gateway: internal error", e, requestId)), clientGone: false };
 }
 
 /** Logs the failed request (metrics always; the drift-log row unless the log itself is what failed). */
@@ -27,7 +27,7 @@ export async function recordFailure(ctx: GatewayContext, error: unknown, facts: 
     await finishRequest(ctx, facts, { record: !isDriftLogFull(error) });
   } catch (recordError) {
     // the store is full while logging an error: the error response stands, only the row is lost
-    if (!isDriftLogFull(recordError)) ctx.logError("tether gateway: recording a failed request", recordError);
+    if (!isDriftLogFull(recordError)) ctx.logError("tether gateway: recording a failed request", recordError, facts.meta.id);
     await finishRequest(ctx, facts, { record: false });
   }
 }

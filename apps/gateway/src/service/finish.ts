@@ -1,8 +1,9 @@
 // The end of a generation request: the drift-log entry handed to the store and the drift monitor's
 // windows (O(1); rules are evaluated on a timer, off the request path), then metrics.
-// store.record() normally enqueues in memory and returns at once (the database write leaves the request
-// path). Only while the memory buffer is full does it return a promise, settled once the entry is fsync'd
-// in a spill file: that is when the entry is safe, so the response waits for it. DriftLogFullError (thrown
+// With drift_log.durability "fsync" (default) store.record() returns a promise settled once the entry is in
+// the write-ahead log (one group fsync, store/wal.ts); with "memory" it enqueues and returns at once, and
+// returns a promise only while the buffer is full (fsync'd spill file). Either way the response waits for
+// the entry to be safe, and the database write itself leaves the request path. DriftLogFullError (thrown
 // or rejected) propagates so the caller answers 503 without acknowledging the request.
 import type { GatewayContext } from "../context";
 import type { GuardOutcome } from "../observability/metrics";

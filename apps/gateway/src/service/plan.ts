@@ -127,7 +127,12 @@ export function planChat(ctx: GatewayContext, r: ChatCompletionRequest): Generat
   if (!ctx.chatTemplate) {
     throw HttpError.of(400, "this model has no chat template (tokenizer_config.json chat_template); use /v1/completions", "messages", "chat_template_missing");
   }
-  const t = tokenise(ctx, ctx.chatTemplate.render(r.messages), "messages");
+  // Message content is encoded with special-token parsing off (chat/template.ts): it cannot open a turn.
+  const tok = ctx.policy.tokenizer;
+  const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const segments = ctx.chatTemplate.renderSegments(r.messages, (c) => same(tok.encode(c), tok.encodePlain(c)));
+  const ids = segments.flatMap((s) => (s.plain ? tok.encodePlain(s.text) : tok.encode(s.text)));
+  const t = { ...tokenise(ctx, ids, "messages"), text: segments.map((s) => s.text).join("") };
   const prompts = [{ ...t, maxTokens: budget(ctx, t.ids.length, r.max_tokens, null) }];
   return { ...base, prompts, topLogprobs: r.logprobs ? r.top_logprobs : null, echo: false };
 }

@@ -38,7 +38,7 @@ export async function serveGeneration(ctx: GatewayContext, input: ServeInput): P
     await finishRequest(ctx, factsOf(ctx, input, state, 200, null, result)); // throws DriftLogFullError → 503 below
     return Response.json(body);
   } catch (error) {
-    const failure = classify(ctx, error, deadline.clientClosed);
+    const failure = classify(ctx, error, deadline.clientClosed, input.meta.id);
     await recordFailure(ctx, error, factsOf(ctx, input, state, failure.status, failure.body.error.code, null));
     return failureResponse(failure);
   } finally {

@@ -70,7 +70,7 @@ async function finishStream(
     await finishRequest(ctx, factsOf(ctx, input, state, 200, null, result)); // DriftLogFullError → not acknowledged
     s.sink.send("[DONE]");
   } catch (error) {
-    const failure = classify(ctx, error, s.deadline.clientClosed);
+    const failure = classify(ctx, error, s.deadline.clientClosed, input.meta.id);
     if (!failure.clientGone) s.sink.send(JSON.stringify(failure.body));
     await recordFailure(ctx, error, factsOf(ctx, input, state, failure.status, failure.body.error.code, null));
   } finally {

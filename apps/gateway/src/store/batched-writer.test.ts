@@ -221,7 +221,7 @@ describe("BatchedDriftWriter [pglite]", () => {
     expect(() => writer.record({ ...entry, request: { ...entry.request, id: "" } })).toThrow(/request.id/);
     await writer.close();
     await expect(open(options(spillDir(), { batch_rows: 0 }))).rejects.toThrow(/log.batch_rows must be an integer >= 1/);
-    expect(spillDirFor({ data_dir: "/srv/tether", log: {} })).toBe("/srv/tether/spill");
-    expect(spillDirFor({ data_dir: "/srv/tether", log: { spill_dir: "/fast/spill" } })).toBe("/fast/spill");
+    expect(spillDirFor({ data_dir: "/srv/tether", drift_log: {} })).toBe("/srv/tether/spill");
+    expect(spillDirFor({ data_dir: "/srv/tether", drift_log: { spill_dir: "/fast/spill" } })).toBe("/fast/spill");
   });
 });

@@ -2,6 +2,8 @@
 //
 // 1) record() puts the entry in memory (buffer_rows rows at most) or, past that, appends it to a spill
 //    file and resolves after the fsync; past spill_max_bytes it throws DriftLogFullError (→ 503).
+//    With durability "fsync" every entry is first appended to the write-ahead log (wal.ts, same files and
+//    format) and record() resolves after its group fsync; the memory copy only saves reading it back.
 // 2) One pass at a time writes batches of about batch_rows rows, each one transaction
 //    (insertDriftBatch: unnest inserts, ON CONFLICT DO NOTHING), taking turns between the memory buffer
 //    and the oldest spill file, every flush_interval_ms or as soon as a full batch is buffered.
@@ -23,12 +25,13 @@ import {
 import { backoffDelay, describeError, isRowError, withTimeout } from "./retry";
 import { encodeSpillLine } from "./spill-codec";
 import { SpillQueue } from "./spill-queue";
+import { DriftWal, type WalTicket } from "./wal";
 
 export interface BatchedWriterOptions {
   /** Commits one batch in one transaction, idempotently; usually `(b) => insertDriftBatch(handle.db, b)`. */
   write: (batch: DriftBatch) => Promise<DriftBatchResult>;
-  /** The `log` section of the gateway config (batch_rows, flush_interval_ms, buffer_rows, spill_max_bytes). */
-  log: Omit<DriftLogConfig, "spill_dir">;
+  /** The `drift_log` section of the gateway config; durability defaults to "memory" here (the config's default is "fsync"). */
+  log: Omit<DriftLogConfig, "spill_dir" | "durability"> & { durability?: DriftLogConfig["durability"] };
   /** Spill directory; see spillDirFor(). */
   spillDir: string;
   /** First retry delay, ms (default 100); doubles per failure up to backoffMaxMs (default 30000). */
@@ -38,6 +41,8 @@ export interface BatchedWriterOptions {
   writeTimeoutMs?: number;
   /** Spill file size at which a new one is started (default spill_max_bytes / 8, within 1–64 MiB). */
   rotateBytes?: number;
+  /** Write-ahead log segment size at which a new one is started (default 4 MiB): disk held by committed entries. */
+  walSegmentBytes?: number;
   /** Jitter source, uniform in [0, 1) (default Math.random). */
   random?: () => number;
   /** Monotonic clock in ms (default performance.now). */
@@ -46,16 +51,17 @@ export interface BatchedWriterOptions {
 }
 
 /**
- * `log.spill_dir`, else `<data_dir>/spill`.
- * @example spillDirFor({ data_dir: ".tether", log: {} }) // ".tether/spill"
+ * `drift_log.spill_dir`, else `<data_dir>/spill` (spill files and the write-ahead log's segments).
+ * @example spillDirFor({ data_dir: ".tether", drift_log: {} }) // ".tether/spill"
  */
-export function spillDirFor(config: { data_dir: string; log: { spill_dir?: string } }): string {
-  return config.log.spill_dir ?? join(config.data_dir, "spill");
+export function spillDirFor(config: { data_dir: string; drift_log: { spill_dir?: string } }): string {
+  return config.drift_log.spill_dir ?? join(config.data_dir, "spill");
 }
 
 interface Buffered {
   entry: DriftLogEntry;
   rows: number;
+  ticket: WalTicket | null; // its write-ahead log record (durability "fsync")
 }
 
 /**
@@ -84,6 +90,7 @@ export class BatchedDriftWriter implements DriftStore {
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly warn: (message: string) => void;
+  private readonly wal: DriftWal | null;
 
   private constructor(
     private readonly options: BatchedWriterOptions,
@@ -91,17 +98,21 @@ export class BatchedDriftWriter implements DriftStore {
   ) {
     this.now = options.now ?? (() => performance.now());
     this.warn = options.warn ?? ((message) => console.warn(message));
+    this.wal = options.log.durability === "fsync" ? new DriftWal({ queue: spill, segmentBytes: options.walSegmentBytes ?? 4 << 20, warn: this.warn }) : null;
     // A tick writes whatever is buffered, so no row waits much longer than flush_interval_ms.
-    this.timer = setInterval(() => this.schedule(true), options.log.flush_interval_ms);
+    this.timer = setInterval(() => {
+      this.wal?.sealIdle(this.failures === 0); // a fully committed segment is deleted; one needing replay goes to the queue
+      this.schedule(true);
+    }, options.log.flush_interval_ms);
     this.timer.unref(); // the owner's close() ends the writer; a timer alone must not keep a process up
   }
 
   /** Opens the spill directory and starts replaying what an earlier process left there. */
   static async open(options: BatchedWriterOptions): Promise<BatchedDriftWriter> {
     const { batch_rows, flush_interval_ms, buffer_rows, spill_max_bytes } = options.log;
-    positiveInt("log.batch_rows", batch_rows);
-    positiveInt("log.flush_interval_ms", flush_interval_ms);
-    positiveInt("log.buffer_rows", buffer_rows);
+    positiveInt("drift_log.batch_rows", batch_rows);
+    positiveInt("drift_log.flush_interval_ms", flush_interval_ms);
+    positiveInt("drift_log.buffer_rows", buffer_rows);
     const base = options.backoffBaseMs ?? 100;
     const max = options.backoffMaxMs ?? 30_000;
     backoffDelay(1, base, max, 0); // throws a RangeError naming the bad parameter
@@ -123,17 +134,52 @@ export class BatchedDriftWriter implements DriftStore {
     }
     assertLoggable(entry);
     const rows = entryRows(entry);
+    if (this.wal) return this.recordDurable(this.wal, entry, rows);
     // While the database is failing, an acknowledged entry must not live only in memory: it goes to disk
     // (the caller awaits the fsync) until a write succeeds again.
     if (this.failures > 0) return this.spillEntry(entry, rows, false);
     // An entry larger than the whole buffer still goes to an empty one: the bound overshoots by one entry.
-    if (this.bufferRows + rows <= this.options.log.buffer_rows || this.buffer.length === 0) {
-      this.buffer.push({ entry, rows });
-      this.bufferRows += rows;
-      if (this.bufferRows >= this.options.log.batch_rows) this.schedule(false);
-      return;
-    }
+    if (this.hasRoom(rows)) return this.buffer_(entry, rows, null);
     return this.spillEntry(entry, rows, false);
+  }
+
+  /** Durability "fsync": the entry goes to the write-ahead log, and to memory once it is on disk. */
+  private recordDurable(wal: DriftWal, entry: DriftLogEntry, rows: number): Promise<void> {
+    const line = encodeSpillLine(entry);
+    const total = wal.bytes + this.spill.bytes + Buffer.byteLength(line, "utf8");
+    if (total > this.options.log.spill_max_bytes) {
+      this.counters.refused++;
+      const message = `drift log full: database behind and the local log at ${total - Buffer.byteLength(line, "utf8")} of ${this.options.log.spill_max_bytes} bytes (drift_log.spill_max_bytes)`;
+      throw new DriftLogFullError("spill_full", message);
+    }
+    const { ticket, durable } = wal.append(line);
+    return durable.then(
+      () => {
+        // Database failing or buffer full: the entry stays on disk only and its segment is replayed.
+        if (this.failures > 0 || this.stopped || !this.hasRoom(rows)) {
+          wal.dropped(ticket);
+          this.counters.spilledRows += rows;
+          return;
+        }
+        this.buffer_(entry, rows, ticket);
+      },
+      (err: unknown) => {
+        this.counters.refused++;
+        wal.committed(ticket); // never acknowledged: nothing to replay for it
+        throw err;
+      },
+    );
+  }
+
+  private hasRoom(rows: number): boolean {
+    // An entry larger than the whole buffer still goes to an empty one: the bound overshoots by one entry.
+    return this.bufferRows + rows <= this.options.log.buffer_rows || this.buffer.length === 0;
+  }
+
+  private buffer_(entry: DriftLogEntry, rows: number, ticket: WalTicket | null): void {
+    this.buffer.push({ entry, rows, ticket });
+    this.bufferRows += rows;
+    if (this.bufferRows >= this.options.log.batch_rows) this.schedule(false);
   }
 
   async flush(): Promise<void> {
@@ -151,7 +197,7 @@ export class BatchedDriftWriter implements DriftStore {
       ...this.counters,
       skippedLines: this.spill.skippedLines,
       bufferRows: this.bufferRows,
-      spillBytes: this.spill.bytes,
+      spillBytes: this.spill.bytes + (this.wal?.bytes ?? 0),
       spillFiles: this.spill.files,
       backoffMs: Math.max(0, this.retryAt - this.now()),
       lastError: this.lastError,
@@ -162,11 +208,21 @@ export class BatchedDriftWriter implements DriftStore {
     this.closed = true;
     clearInterval(this.timer);
     await this.flush();
+    if (this.wal) {
+      // Log segments whose entries left memory (database down meanwhile) reach the replay queue now.
+      await this.wal.sealActive();
+      await this.flush();
+    }
     this.stopped = true;
     while (this.pass) await this.pass; // a rerun queued by the flush
     // Acknowledged rows the database did not take: to disk, past the cap if need be (dropping them would lose them).
     const left = this.buffer.splice(0);
     this.bufferRows = 0;
+    if (this.wal) {
+      for (const b of left) this.wal.dropped(b.ticket!); // already on disk in their segments
+      await this.wal.close();
+      left.length = 0;
+    }
     const spilled = await Promise.allSettled(left.map((b) => this.spillEntry(b.entry, b.rows, true)));
     const lost = spilled.filter((s) => s.status === "rejected").length;
     if (lost > 0) this.warn(`drift log: ${lost} buffered entries could not be spilled on close and are lost`);
@@ -254,7 +310,7 @@ export class BatchedDriftWriter implements DriftStore {
     }
     const entries = this.buffer.slice(0, count).map((b) => b.entry); // record() only appends, so these stay in front
     if (!(await this.commit(entries, rows, false))) return "failed";
-    this.buffer.splice(0, count);
+    for (const b of this.buffer.splice(0, count)) if (b.ticket) this.wal!.committed(b.ticket);
     this.bufferRows -= rows;
     return rows;
   }
@@ -310,6 +366,10 @@ export class BatchedDriftWriter implements DriftStore {
       const moved = this.buffer.splice(0);
       this.bufferRows = 0;
       for (const b of moved) {
+        if (b.ticket) {
+          this.wal!.dropped(b.ticket); // on disk already: its segment is replayed
+          continue;
+        }
         this.spillEntry(b.entry, b.rows, true).catch((e: unknown) => this.warn(`drift log: an acknowledged entry could not be spilled and is lost: ${describeError(e)}`));
       }
     }

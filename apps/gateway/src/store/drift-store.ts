@@ -65,9 +65,9 @@ export interface DriftStoreStats {
  */
 export interface DriftStore {
   /**
-   * Takes ownership of one entry. Returns `undefined` (synchronously) when the entry went to the memory
-   * buffer, or a promise that settles once it is fsync'd in a spill file (buffer full: database slow or
-   * down). Throws or rejects with DriftLogFullError when it cannot be held (spill cap reached, spill
+   * Takes ownership of one entry. Returns a promise that settles once the entry is fsync'd: always with
+   * durability "fsync" (write-ahead log), and with "memory" only when the buffer is full (spill file);
+   * otherwise `undefined` (synchronously: the entry went to the memory buffer). Throws or rejects with DriftLogFullError when it cannot be held (spill cap reached, spill
    * write failed, store closed): answer 503 and do not acknowledge the request. Throws RangeError for an
    * entry that could never be written (no valid `createdAt`, empty `id`).
    */

@@ -108,7 +108,7 @@ export class SpillQueue {
     if (!force && this.bytes + size > this.options.maxBytes) {
       throw new DriftLogFullError(
         "spill_full",
-        `drift log full: database unavailable and spill files at ${this.bytes} of ${this.options.maxBytes} bytes (log.spill_max_bytes)`,
+        `drift log full: database unavailable and spill files at ${this.bytes} of ${this.options.maxBytes} bytes (drift_log.spill_max_bytes)`,
       );
     }
     const target = (this.active ??= SpillAppender.create(this.fileName(this.nextSeq++)));
@@ -161,6 +161,21 @@ export class SpillQueue {
         this.sealedBytes -= head.size;
       },
     };
+  }
+
+  /**
+   * A new, empty file in the queue's name sequence that this queue does not track (the write-ahead log's
+   * segments, wal.ts): the same format, so a segment a crash leaves behind is replayed like a spill file.
+   */
+  createFile(): Promise<SpillAppender> {
+    return SpillAppender.create(this.fileName(this.nextSeq++));
+  }
+
+  /** Queues a closed file made by createFile() for replay (a write-ahead log segment the database has not taken). */
+  adopt(path: string, size: number): void {
+    if (size === 0) return void unlink(path).catch(() => {});
+    this.sealed.push({ path, size, committed: 0 });
+    this.sealedBytes += size;
   }
 
   /**

@@ -27,7 +27,7 @@ describe("gatewayConfig defaults", () => {
     expect(c.admin_token).toBeUndefined();
     expect(c.drift_guard).toMatchObject({ enabled: true, max_kl_percentile: 99, candidates: 4, max_rounds: 2, mode: "hard", fallback: "reference", allow_disable: false });
     expect(c.limits).toMatchObject({ max_n: 8, max_candidates: 8, max_body_bytes: 1048576, queue_size: 64, max_concurrent: 4 });
-    expect(c.log).toMatchObject({ batch_rows: 500, buffer_rows: 10000 });
+    expect(c.drift_log).toMatchObject({ batch_rows: 500, buffer_rows: 10000, durability: "fsync" });
     expect(c.promotion.min_base_retention).toBe(0.9);
   });
 
@@ -100,7 +100,7 @@ describe("loadGatewayConfig", () => {
     expect(loadGatewayConfig({}, { PORT: "0" }).port).toBe(0);
     expect(loadGatewayConfig({}, { PORT: "65535" }).port).toBe(65535);
     expect(problemsOf({}, { PORT: "65536" })).toEqual(["port (PORT): must be an integer in [0, 65535] (got 65536)"]);
-    expect(problemsOf({ log: { batch_rows: 100, buffer_rows: 50 } })).toEqual(["log.batch_rows: must be ≤ buffer_rows (100 > 50)"]);
+    expect(problemsOf({ drift_log: { batch_rows: 100, buffer_rows: 50 } })).toEqual(["drift_log.batch_rows: must be ≤ buffer_rows (100 > 50)"]);
     expect(problemsOf({ limits: { max_n: 128, max_candidates: 64 } })[0]).toMatch(/^limits\.max_candidates: max_n · max_candidates must be ≤ 1024/);
   });
 

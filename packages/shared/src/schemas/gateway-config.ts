@@ -37,6 +37,10 @@ export const driftLogConfig = z
     buffer_rows: int(1, 10_000_000).default(10_000), // rows held in memory while the database is slow; then spill
     spill_max_bytes: int(0).default(256 * MiB), // append-only spill file cap (under data_dir); past it requests get 503
     spill_dir: text().optional(), // default: <data_dir>/spill
+    // fsync: every entry is in the local write-ahead log (spill_dir) before its response is sent, so a
+    // SIGKILL loses nothing answered; memory: entries wait in memory until the next batch (faster, a crash
+    // loses up to flush_interval_ms of answered requests). docs/durability.md
+    durability: z.enum(["fsync", "memory"], { error: 'must be "fsync" or "memory"' }).default("fsync"),
   })
   .superRefine((l, ctx) => {
     if (l.batch_rows > l.buffer_rows) {
@@ -62,7 +66,7 @@ export const gatewayConfig = z.strictObject({
   reference: text().default("models/demo/reference"), // checkpoint dir of the frozen reference
   policy_onnx: oneOf(["fp32", "int8"]).default("fp32"), // policy graph: onnx/model.onnx, or model_int8.onnx (export --quantize int8)
   reference_onnx: oneOf(["fp32", "int8"]).default("fp32"), // reference graph, likewise (fp32 keeps the KL anchor exact)
-  data_dir: text().default(".tether"), // PGlite data, spill files
+  data_dir: text().default(".tether"), // PGlite data, spill files, write-ahead log; one gateway per dir (lock file)
   database_url: databaseUrl.optional(), // unset → embedded PGlite in <data_dir>/pglite
   admin_token: z
     .string({ error: "must be a string" })
@@ -71,10 +75,17 @@ export const gatewayConfig = z.strictObject({
   model_name: text().optional(), // the `model` id served on /v1/models; default: the policy manifest id
   drift_guard: driftGuardConfig.prefault({}),
   limits: gatewayLimits.prefault({}),
-  log: driftLogConfig.prefault({}),
+  drift_log: driftLogConfig.prefault({}), // SPEC's name (was `log`)
   retention_days: int(1, 3650).default(30), // days of requests/drift_samples kept by the retention job
   promotion: promotionGates.prefault({}), // thresholds on eval.json for /admin/checkpoints/:id/promote
   alerts: alertsConfig.prefault({}), // drift monitor: alert rules, webhooks, SSE limits (schemas/alerts.ts)
+  cors: z
+    .strictObject({
+      // Browser origins allowed to call the API ("https://app.example.com"); empty = no CORS headers at all.
+      origins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, { error: 'must be "*" or an origin like https://app.example.com' })).default([]),
+    })
+    .prefault({}),
+  log_content: z.boolean({ error: "must be true or false" }).default(false), // request bodies (prompts) in the access log; off: they may be personal data
 });
 export type GatewayConfig = z.infer<typeof gatewayConfig>;
 export type GatewayConfigInput = z.input<typeof gatewayConfig>;
