@@ -14,10 +14,12 @@ function hyperdriveUrl(url: string): string {
   return u.toString();
 }
 
+const REPO = join(import.meta.dirname, "..", "..");
+
 export default defineProject({
   plugins: [
     cloudflareTest({
-      wrangler: { configPath: join(import.meta.dirname, "..", "..", "wrangler.toml") },
+      wrangler: { configPath: join(REPO, "wrangler.toml") },
       miniflare: {
         // Without TEST_DATABASE_URL the tests skip (tests/workerd/database.ts says why): miniflare's local
         // Hyperdrive proxy crashes the run when its database refuses the connection.
@@ -29,6 +31,7 @@ export default defineProject({
   ],
   test: {
     name: "workerd",
+    root: REPO, // the paths below are the repository's, whether run as a project of the root config or alone
     include: ["test/workerd/**/*.test.ts"],
     globalSetup: ["test/workerd/global-setup.ts"],
     testTimeout: 120_000,
