@@ -11,6 +11,10 @@ import type { InferenceEngine } from "./engine/engine";
 import { GatewayMetrics } from "./observability/metrics";
 import { Scheduler } from "./scheduler";
 import type { DriftStore } from "./store/drift-store";
+import type { Db } from "@tether/db/create-db";
+import { bootstrapAuthenticator, type AdminAuthenticator } from "./admin/auth";
+import { AlertBus } from "./monitor/alert-bus";
+import { createMonitoring, type Monitoring } from "./monitor/monitoring";
 
 export interface AppDeps {
   policy: InferenceEngine; // the served, fine-tuned checkpoint
@@ -26,6 +30,12 @@ export interface AppDeps {
   randomSeed?: () => bigint;
   /** Request id; default a random UUID without dashes. */
   newRequestId?: () => string;
+  /** Admin bearer-token check; default the bootstrap token (config admin_token / TETHER_ADMIN_TOKEN). */
+  adminAuth?: AdminAuthenticator;
+  /** The drift log's database (drizzle, PGlite or PostgreSQL): alerts, windows rebuilt at start. Absent: in memory only. */
+  db?: Db | null;
+  /** One structured (JSON) log line per alert transition; default console.log. */
+  logLine?: (line: string) => void;
 }
 
 export interface GatewayContext {
@@ -44,6 +54,11 @@ export interface GatewayContext {
   logError: (message: string, error: unknown) => void;
   randomSeed: () => bigint;
   newRequestId: () => string;
+  adminAuth: AdminAuthenticator; // admin/auth.ts requireAdmin asks it
+  alerts: AlertBus; // alert lifecycle transitions (monitor/): SSE, webhooks, logs, metrics, auto-rollback
+  evalReport: EvalReport | null; // the served policy's eval.json
+  db: Db | null;
+  monitoring: Monitoring; // windows, rules, alert store, webhooks, SSE hub (monitor/monitoring.ts)
 }
 
 function cryptoSeed(): bigint {
@@ -69,6 +84,13 @@ export function createContext(deps: AppDeps): GatewayContext {
   if (problems.length) throw new ConfigError("gateway models", problems);
   const clock = deps.clock ?? systemClock;
   const info = policy.info;
+  const logError = deps.logError ?? ((message: string, error: unknown) => console.error(message, error));
+  const guardDefaults = driftGuardDefaults(config.drift_guard, deps.evalReport ?? null);
+  const alerts = new AlertBus((e) => logError("tether gateway: alert listener failed", e));
+  const monitoring = createMonitoring({
+    config: config.alerts, policyId: info.id, evalReport: deps.evalReport ?? null, hasSketch: (deps.sketch ?? null) !== null,
+    guardMaxKl: guardDefaults.maxKl, db: deps.db ?? null, bus: alerts, clock, logLine: deps.logLine ?? ((line) => console.log(line)), logError,
+  });
   return {
     policy,
     reference,
@@ -76,14 +98,19 @@ export function createContext(deps: AppDeps): GatewayContext {
     config,
     clock,
     sketch: deps.sketch ?? null,
-    guardDefaults: driftGuardDefaults(config.drift_guard, deps.evalReport ?? null),
+    guardDefaults,
     modelName: config.model_name ?? info.id,
     chatTemplate: info.chatTemplate ? new ChatTemplate(info.chatTemplate, { bos_token: info.bosToken, eos_token: info.eosToken }) : null,
     scheduler: new Scheduler(config.limits.max_concurrent, config.limits.queue_size, () => clock.now()),
     metrics: new GatewayMetrics(),
     startedS: Math.floor(clock.now() / 1000),
-    logError: deps.logError ?? ((message, error) => console.error(message, error)),
+    logError,
     randomSeed: deps.randomSeed ?? cryptoSeed,
     newRequestId: deps.newRequestId ?? (() => crypto.randomUUID().replace(/-/g, "")),
+    adminAuth: deps.adminAuth ?? bootstrapAuthenticator(config.admin_token),
+    alerts,
+    evalReport: deps.evalReport ?? null,
+    db: deps.db ?? null,
+    monitoring,
   };
 }

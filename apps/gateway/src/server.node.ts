@@ -17,6 +17,7 @@ import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/ga
 import { createApp } from "./app";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
+import { startMonitoring } from "./monitor/monitoring";
 
 export interface RunningGateway {
   url: string;
@@ -77,12 +78,22 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     policy,
     reference,
     store,
+    db: handle.db, // alerts persist there; the monitor rebuilds its windows from it
     config,
     evalReport: policy.checkpoint.evalReport,
     // The served policy's activations are scored against the REFERENCE's calibration statistics (the export
     // gives both checkpoints the same projections), so a percentile says how unlike the reference it looks.
     sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch,
   });
+  try {
+    await app.context.monitoring.start(); // windows from the last hour of the log, open alerts resumed
+  } catch (e) {
+    await store.close();
+    await Promise.all([policy.dispose(), reference.dispose()]);
+    await handle.close();
+    throw e;
+  }
+  const stopMonitoring = startMonitoring(app.context.monitoring, config.alerts.evaluate_interval_s, app.context.logError);
   let server: ServerType;
   try {
     server = await new Promise<ServerType>((ready, fail) => {
@@ -90,6 +101,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       s.once("error", (e: NodeJS.ErrnoException) => fail(new Error(e.code === "EADDRINUSE" ? `port ${config.port} on ${config.host} is in use (set PORT)` : e.message)));
     });
   } catch (e) {
+    stopMonitoring();
     await store.close();
     await Promise.all([policy.dispose(), reference.dispose()]);
     await handle.close();
@@ -112,6 +124,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      app.context.monitoring.streams.closeAll();
       for (const res of open) if (!res.headersSent) res.setHeader("connection", "close");
       const http = server as Server;
       // In-flight requests get the request deadline (plus a margin) to finish; then connections are cut.
@@ -121,6 +134,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         http.closeIdleConnections();
       });
       clearTimeout(deadline);
+      stopMonitoring();
+      await app.context.monitoring.webhooks.close();
       await store.close(); // flush; the rest stays in the spill file for the next start
       await Promise.all([policy.dispose(), reference.dispose()]);
       await handle.close();
