@@ -2,6 +2,17 @@
 // (TETHER_CONFIG of the Worker), generation requests with fixed seeds (golden: same tokens, same KL), and client
 // mistakes (same OpenAI-shaped 4xx). Runtime-free: imported by global-setup.ts (Node) and the tests (workerd).
 
+/**
+ * The Worker tests' own database on TEST_DATABASE_URL's server (`<name>_worker`, recreated by global-setup.ts),
+ * so that suites truncating the shared test database cannot race the Worker's drift-log and alert checks.
+ * @example workerDatabaseUrl("postgres://postgres@127.0.0.1:5432/test") // "postgres://postgres@127.0.0.1:5432/test_worker"
+ */
+export function workerDatabaseUrl(url: string): string {
+  const u = new URL(url);
+  u.pathname = `/${u.pathname.slice(1) || "postgres"}_worker`;
+  return u.toString();
+}
+
 /** Gateway config of both runtimes (guard: k = 4 candidates, 2 rounds; clients may switch it off). */
 export const CONFIG = { drift_guard: { allow_disable: true, candidates: 4, max_rounds: 2 } };
 

@@ -8,7 +8,8 @@ import { createApp } from "../../apps/gateway/src/app";
 import { OrtNodeEngine } from "../../apps/gateway/src/engine/ort-node";
 import { MemoryDriftStore } from "../../apps/gateway/src/store/memory-store";
 import { DEMO_POLICY, DEMO_REFERENCE, manifestId, sketchLayerCount } from "../gateway-helpers";
-import { BAD, CONFIG, GOLDEN, readAnswer, requestInit, STREAMED, type Answer } from "./cases";
+import { sql } from "drizzle-orm";
+import { BAD, CONFIG, GOLDEN, readAnswer, requestInit, STREAMED, workerDatabaseUrl, type Answer } from "./cases";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -38,20 +39,33 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide("nodeAnswers", await nodeAnswers());
   project.provide("model", manifestId(DEMO_POLICY));
   project.provide("sketchLayers", sketchLayerCount(DEMO_REFERENCE));
-  const url = process.env.TEST_DATABASE_URL || null;
-  if (url === null && process.env.CI) throw new Error("TEST_DATABASE_URL is unset on CI: the Worker tests need PostgreSQL");
-  if (url !== null) {
-    const handle = await createDb(url);
-    try {
-      await migrate(handle);
-    } finally {
-      await handle.close();
-    }
-  }
+  const server = process.env.TEST_DATABASE_URL || null;
+  if (server === null && process.env.CI) throw new Error("TEST_DATABASE_URL is unset on CI: the Worker tests need PostgreSQL");
+  const url = server === null ? null : await freshDatabase(server);
   project.provide("databaseUrl", url);
   // miniflare's local Hyperdrive proxy leaves its sockets without an error listener: when workerd shuts
   // down after the last test, a reset connection would otherwise crash the run after every test passed.
   process.on("uncaughtException", ignoreProxyReset);
+}
+
+/** Recreates the Worker tests' database (workerDatabaseUrl) empty and migrated; returns its URL. */
+async function freshDatabase(server: string): Promise<string> {
+  const url = workerDatabaseUrl(server);
+  const name = new URL(url).pathname.slice(1);
+  const admin = await createDb(server);
+  try {
+    await admin.db.execute(sql.raw(`drop database if exists "${name}" with (force)`));
+    await admin.db.execute(sql.raw(`create database "${name}"`));
+  } finally {
+    await admin.close();
+  }
+  const handle = await createDb(url);
+  try {
+    await migrate(handle);
+  } finally {
+    await handle.close();
+  }
+  return url;
 }
 
 function ignoreProxyReset(error: NodeJS.ErrnoException): void {

@@ -4,9 +4,9 @@
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineProject } from "vitest/config";
-import { CONFIG } from "./cases.ts";
+import { CONFIG, workerDatabaseUrl } from "./cases.ts";
 
-const database = process.env.TEST_DATABASE_URL;
+const database = process.env.TEST_DATABASE_URL ? workerDatabaseUrl(process.env.TEST_DATABASE_URL) : undefined;
 /** Hyperdrive wants a password in its URL (trust-auth servers ignore it). */
 function hyperdriveUrl(url: string): string {
   const u = new URL(url);

@@ -55,6 +55,6 @@ export default {
   },
 
   scheduled(controller: ScheduledController, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
-    return requests.run(ctx, async () => runScheduled(await gatewayFor(env), new Date(controller.scheduledTime)));
+    return requests.run(ctx, async () => void (await runScheduled(await gatewayFor(env), new Date(controller.scheduledTime))));
   },
 };
