@@ -5,6 +5,8 @@ import { benchDecodePeer } from "./decode-peer";
 import { benchGateway } from "./gateway-overhead";
 import { benchGuard } from "./guard-overhead";
 import { benchTrain } from "./train-throughput";
+import { benchWorkerDecode } from "./worker-decode";
+import { benchWorkerLimits } from "./worker-limits";
 
 const BENCHES: Record<string, () => Promise<void>> = {
   train: () => benchTrain(),
@@ -13,6 +15,8 @@ const BENCHES: Record<string, () => Promise<void>> = {
   "drift-log": () => benchDriftLog(),
   guard: () => benchGuard(),
   gateway: () => benchGateway(),
+  "worker-decode": () => benchWorkerDecode(),
+  "worker-limits": () => benchWorkerLimits(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
