@@ -4,6 +4,7 @@ import { benchDecode } from "./decode";
 import { benchDecodePeer } from "./decode-peer";
 import { benchGateway } from "./gateway-overhead";
 import { benchGuard } from "./guard-overhead";
+import { benchMonitor } from "./monitor";
 import { benchTrain } from "./train-throughput";
 import { benchWorkerDecode } from "./worker-decode";
 import { benchWorkerLimits } from "./worker-limits";
@@ -15,6 +16,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   "drift-log": () => benchDriftLog(),
   guard: () => benchGuard(),
   gateway: () => benchGateway(),
+  monitor: () => benchMonitor(),
   "worker-decode": () => benchWorkerDecode(),
   "worker-limits": () => benchWorkerLimits(),
 };
