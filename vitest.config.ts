@@ -1,5 +1,5 @@
 // Test runner config: unit tests beside the code, end-to-end tests in test/.
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
@@ -10,5 +10,7 @@ export default defineConfig({
     // 2-core CI machines: more workers only thrash.
     maxWorkers: 2,
     reporters: ["default", "./test/summary-reporter.ts"],
+    // Node (everything above) and the Worker's tests inside workerd (test/workerd/vitest.config.ts).
+    projects: [{ extends: true, test: { name: "node", exclude: [...configDefaults.exclude, "test/workerd/**"] } }, "test/workerd/vitest.config.ts"],
   },
 });

@@ -10,7 +10,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { createApp } from "../apps/gateway/src/app";
-import { makeTestCheckpoint } from "../apps/gateway/src/engine/test-checkpoint";
+import { makeTestCheckpoint } from "../test/test-checkpoint";
 import { OrtNodeEngine } from "../apps/gateway/src/engine/ort-node";
 import { MemoryDriftStore } from "../apps/gateway/src/store/memory-store";
 import { PRESETS, validateModelConfig } from "../apps/trainer/src/model/config";

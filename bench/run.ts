@@ -8,6 +8,8 @@ import { benchInt8Forms } from "./int8-forms";
 import { benchRequestProfile } from "./request-profile";
 import { benchMonitor } from "./monitor";
 import { benchTrain } from "./train-throughput";
+import { benchWorkerDecode } from "./worker-decode";
+import { benchWorkerLimits } from "./worker-limits";
 
 const BENCHES: Record<string, () => Promise<void>> = {
   train: () => benchTrain(),
@@ -19,6 +21,8 @@ const BENCHES: Record<string, () => Promise<void>> = {
   profile: () => benchRequestProfile(),
   "int8-forms": () => benchInt8Forms(),
   monitor: () => benchMonitor(),
+  "worker-decode": () => benchWorkerDecode(),
+  "worker-limits": () => benchWorkerLimits(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

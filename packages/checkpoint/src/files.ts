@@ -1,13 +1,14 @@
 // Checkpoint file fingerprints: sha256 + size of every file under a directory, and verification against
 // manifest.json, so a torn copy or an edited weight file is refused before anything loads it. One
 // implementation for the trainer (save, export, load) and the gateway (serve). Node only (node:fs,
-// node:crypto), which is why it is not in packages/shared. Files are hashed in 4 MiB chunks, so a
-// multi-GB model.onnx_data is never held in memory.
+// node:crypto), which is why it is not in packages/shared; the parsing and comparison it shares with the
+// Worker's readers are in verify.ts. Files are hashed in 4 MiB chunks, so a multi-GB model.onnx_data is never
+// held in memory.
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { issueLines } from "@tether/shared/schemas/common";
-import { manifest as manifestSchema, manifestFileProblems, type Manifest, type ManifestFile } from "@tether/shared/schemas/manifest";
+import type { Manifest, ManifestFile } from "@tether/shared/schemas/manifest";
+import { assertFilesMatch, parseManifest } from "./verify";
 
 const CHUNK_BYTES = 4 << 20;
 
@@ -55,16 +56,14 @@ export function hashDirectory(dir: string, skip: (path: string) => boolean = (p)
  */
 export function verifyCheckpoint(dir: string, { regenerated }: { regenerated?: (path: string) => boolean } = {}): Manifest {
   const path = join(dir, "manifest.json");
-  let raw: unknown;
+  let text: string | null;
   try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "not found (is this a checkpoint directory?)" : (e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`${path}: ${(e as Error).message}`);
+    text = null;
   }
-  const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`${path}: ${issueLines(parsed.error).join("; ")}`);
-  const listed = { ...parsed.data, files: Object.fromEntries(Object.entries(parsed.data.files).filter(([f]) => !regenerated?.(f))) };
-  const problems = manifestFileProblems(listed, hashDirectory(dir, (f) => f === "manifest.json" || regenerated?.(f) === true));
-  if (problems.length) throw new Error(`${path}: checkpoint files do not match the manifest: ${problems.join("; ")}`);
-  return parsed.data;
+  const m = parseManifest(path, text);
+  assertFilesMatch(path, m, hashDirectory(dir, (f) => f === "manifest.json" || regenerated?.(f) === true), regenerated);
+  return m;
 }

@@ -3,15 +3,13 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
-import type { SQL } from "drizzle-orm";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres, { type Sql } from "postgres";
+import { type Db } from "./db";
 import * as schema from "./schema";
 
-/** Drizzle database over either driver; callers never need to know which. */
-export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export { selectRows, type Db } from "./db";
 
 /** What createDb accepts: nothing (embedded default), a URL or data-dir path, or a client the caller owns. */
 export type DbTarget = string | PGlite | Sql;
@@ -115,15 +113,4 @@ function describeUrl(url: string): string {
   } catch {
     return "(unparsable URL)";
   }
-}
-
-/**
- * Runs a raw SQL query and returns its rows on either driver (postgres.js returns an array,
- * PGlite an object with `rows`). For queries drizzle's builder cannot express.
- * @example const [{ n }] = await selectRows<{ n: number }>(db, sql`select count(*)::int as n from requests`);
- */
-export async function selectRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
-  const result: unknown = await db.execute(query);
-  if (Array.isArray(result)) return result as T[];
-  return (result as { rows: T[] }).rows;
 }

@@ -1,4 +1,5 @@
-// @tether/db: drift-log schema, createDb factory (PGlite or PostgreSQL), migrations, batched writes and retention.
+// @tether/db (Node): drift-log schema, createDb factory (PGlite or PostgreSQL), migrations, batched writes and
+// retention. Code that must also run in workerd imports @tether/db/core (and @tether/db/postgres-js) instead.
 export * from "./schema";
 export { createDb, defaultDataDir, selectRows, type Db, type DbHandle, type DbTarget } from "./create-db";
 export { migrate, migrationsFolder, type MigrateResult } from "./migrate";

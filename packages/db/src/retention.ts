@@ -12,7 +12,7 @@
 // for every partition whose upper bound is <= the cutoff; rows of the partition straddling the cutoff
 // can still be removed with pruneDriftLog.
 import { asc, lt, sql } from "drizzle-orm";
-import type { Db } from "./create-db";
+import type { Db } from "./db";
 import { driftSamples, requests } from "./schema";
 
 const DAY_MS = 86_400_000;

@@ -8,7 +8,7 @@
 // string join per value. Rows per statement are still bounded (MAX_ROWS_PER_INSERT) to bound memory.
 import { getTableColumns, sql, type SQL } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import { selectRows, type Db } from "./create-db";
+import { selectRows, type Db } from "./db";
 import { driftSamples, requests, type NewDriftSample, type NewRequest } from "./schema";
 
 /** PostgreSQL's wire protocol counts bind parameters in an Int16: at most 65535 per statement. */

@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { policyEval } from "@tether/shared/schemas/test-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadServingCheckpoint } from "./checkpoint";
+import { loadNodeCheckpoint } from "./checkpoint-node";
 import { hashDirectory, sha256File } from "@tether/checkpoint/files";
 import { OrtNodeEngine } from "./ort-node";
-import { makeTestCheckpoint, type TestCheckpoint } from "./test-checkpoint";
+import { makeTestCheckpoint, type TestCheckpoint } from "../../../../test/test-checkpoint";
 
-describe("loadServingCheckpoint", () => {
+describe("loadServingCheckpoint (a directory)", () => {
   const root = mkdtempSync(join(tmpdir(), "tether-ckpt-"));
   let ckpt: TestCheckpoint;
   let copies = 0;
@@ -39,8 +39,8 @@ describe("loadServingCheckpoint", () => {
     writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
   }
 
-  it("reads an exported checkpoint: stop ids, chat template, variant, sketch, no eval.json", () => {
-    const c = loadServingCheckpoint(ckpt.dir);
+  it("reads an exported checkpoint: stop ids, chat template, variant, sketch, no eval.json", async () => {
+    const c = await loadNodeCheckpoint(ckpt.dir);
     expect(c.manifest.kind).toBe("reference");
     expect(c.config.hidden_size).toBe(64);
     expect(c.headDim).toBe(16);
@@ -64,26 +64,26 @@ describe("loadServingCheckpoint", () => {
     const bytes = readFileSync(path);
     bytes[bytes.length - 100] ^= 1; // one bit of one weight, same size
     writeFileSync(path, bytes);
-    expect(() => loadServingCheckpoint(dir)).toThrow(/manifest\.json: checkpoint files do not match the manifest.*onnx\/model\.onnx: sha256 [0-9a-f]{64}, manifest says/);
+    await expect(loadNodeCheckpoint(dir)).rejects.toThrow(/manifest\.json: checkpoint files do not match the manifest.*onnx\/model\.onnx: sha256 [0-9a-f]{64}, manifest says/);
     await expect(OrtNodeEngine.load(dir)).rejects.toThrow(/onnx\/model\.onnx: sha256/);
   });
 
-  it("refuses a grown file and a file the manifest does not list", () => {
+  it("refuses a grown file and a file the manifest does not list", async () => {
     const dir = copy();
     appendFileSync(join(dir, "config.json"), " ");
     writeFileSync(join(dir, "extra.bin"), "x");
-    expect(() => loadServingCheckpoint(dir)).toThrow(/config\.json: \d+ bytes, manifest says \d+; extra\.bin: not in manifest/);
+    await expect(loadNodeCheckpoint(dir)).rejects.toThrow(/config\.json: \d+ bytes, manifest says \d+; extra\.bin: not in manifest/);
   });
 
-  it("says how to export when onnx/model.onnx is missing, and what a checkpoint is when manifest.json is", () => {
+  it("says how to export when onnx/model.onnx is missing, and what a checkpoint is when manifest.json is", async () => {
     const dir = copy();
     rmSync(join(dir, "onnx"), { recursive: true });
-    expect(() => loadServingCheckpoint(dir)).toThrow(`${join(dir, "onnx", "model.onnx")}: not found — the checkpoint has no ONNX decoder yet; run \`npm run train -- export ${dir}\``);
+    await expect(loadNodeCheckpoint(dir)).rejects.toThrow(`${join(dir, "onnx", "model.onnx")}: not found — the checkpoint has no ONNX decoder yet; run \`npm run train -- export ${dir}\``);
     rmSync(join(dir, "manifest.json"));
-    expect(() => loadServingCheckpoint(dir)).toThrow(/manifest\.json: not found \(is .* a checkpoint directory\?\)/);
+    await expect(loadNodeCheckpoint(dir)).rejects.toThrow(/manifest\.json: not found \(is .* a checkpoint directory\?\)/);
   });
 
-  it("names the file and field of invalid config.json, generation_config.json, sketch.json and export.json", () => {
+  it("names the file and field of invalid config.json, generation_config.json, sketch.json and export.json", async () => {
     const cases: [string, (v: Record<string, unknown>) => unknown, RegExp][] = [
       ["config.json", (v) => ({ ...v, num_key_value_heads: 3 }), /config\.json: num_attention_heads: must be divisible by num_key_value_heads/],
       ["generation_config.json", (v) => ({ ...v, eos_token_id: [0, 100] }), /generation_config\.json: eos_token_id must be token ids in \[0, 99\] \(got 100\)/],
@@ -94,22 +94,22 @@ describe("loadServingCheckpoint", () => {
     for (const [name, edit, message] of cases) {
       const dir = copy();
       editJson(dir, name, edit);
-      expect(() => loadServingCheckpoint(dir), name).toThrow(message);
-      expect(() => loadServingCheckpoint(dir), name).toThrow(/^[^\n]*$/); // one line
+      await expect(loadNodeCheckpoint(dir), name).rejects.toThrow(message);
+      await expect(loadNodeCheckpoint(dir), name).rejects.toThrow(/^[^\n]*$/); // one line
     }
   });
 
-  it("a single eos_token_id, a named chat-template list and a valid eval.json are read", () => {
+  it("a single eos_token_id, a named chat-template list and a valid eval.json are read", async () => {
     const dir = copy();
     editJson(dir, "generation_config.json", (v) => ({ ...v, eos_token_id: 2 }));
     editJson(dir, "tokenizer_config.json", (v) => ({ ...v, chat_template: [{ name: "tool_use", template: "T" }, { name: "default", template: "D" }] }));
     writeFileSync(join(dir, "eval.json"), JSON.stringify(policyEval()));
     editJson(dir, "eval.json", (v) => v);
-    const c = loadServingCheckpoint(dir);
+    const c = await loadNodeCheckpoint(dir);
     expect(c.eosTokenIds).toEqual([2]);
     expect(c.chatTemplate).toBe("D");
     expect(c.evalReport?.kl.per_request_kl_mean.count).toBe(200);
     editJson(dir, "eval.json", (v) => ({ ...v, kl: { mean_token_kl: -1 } }));
-    expect(() => loadServingCheckpoint(dir)).toThrow(/eval\.json: kl\.mean_token_kl: /);
+    await expect(loadNodeCheckpoint(dir)).rejects.toThrow(/eval\.json: kl\.mean_token_kl: /);
   });
 });

@@ -11,7 +11,7 @@ import { generate } from "../../../trainer/src/model/generate";
 import { referenceLogits } from "../../../trainer/src/model/reference-forward";
 import type { StepOutput } from "./engine";
 import { OrtNodeEngine } from "./ort-node";
-import { hiddenStates, makeTestCheckpoint, type TestCheckpoint } from "./test-checkpoint";
+import { hiddenStates, makeTestCheckpoint, type TestCheckpoint } from "../../../../test/test-checkpoint";
 
 const TOL = 1e-4;
 const STEPS = [22, 16, 5, 70, 34, 4]; // fed after the prompt, one per step

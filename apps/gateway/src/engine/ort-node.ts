@@ -1,7 +1,8 @@
 // The InferenceEngine on onnxruntime-node (CPU): a verified checkpoint directory, one InferenceSession, the
 // runtime-independent engine of ort-engine.ts. The only gateway file that imports onnxruntime-node.
 import * as ort from "onnxruntime-node";
-import { loadServingCheckpoint, type OnnxWeights } from "./checkpoint";
+import type { OnnxWeights } from "./checkpoint";
+import { loadNodeCheckpoint } from "./checkpoint-node";
 import { OrtEngine, type OrtEngineOptions } from "./ort-engine";
 import type { OrtRunner, OrtTensor, OrtTensorFactory } from "./ort-runtime";
 
@@ -40,7 +41,7 @@ export class OrtNodeEngine extends OrtEngine {
   static async load(dir: string, options: OrtNodeEngineOptions = {}): Promise<OrtNodeEngine> {
     const threads = options.intraOpNumThreads;
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`intraOpNumThreads must be an integer ≥ 1 (got ${threads})`);
-    const checkpoint = loadServingCheckpoint(dir, options.weights);
+    const checkpoint = await loadNodeCheckpoint(dir, options.weights);
     const session = await ort.InferenceSession.create(checkpoint.onnx.path, {
       ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
       interOpNumThreads: 1, // the graph is one chain of layers: nothing runs in parallel between nodes

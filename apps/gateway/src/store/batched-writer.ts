@@ -68,7 +68,7 @@ interface Buffered {
  * @example
  * const handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
  * const store = await BatchedDriftWriter.open({
- *   write: (batch) => insertDriftBatch(handle.db, batch), log: config.log, spillDir: spillDirFor(config),
+ *   write: (batch) => insertDriftBatch(handle.db, batch), log: config.drift_log, spillDir: spillDirFor(config),
  * });
  * store.record({ request, samples });
  * await store.close(); await handle.close();

@@ -3,13 +3,13 @@
 // computations to check the engine against. Imports TensorFlow.js through apps/trainer: never import this
 // from gateway runtime code.
 import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
-import { initBackend } from "../../../trainer/src/backend";
-import { exportCheckpoint } from "../../../trainer/src/commands/export";
-import { randomModel, tfjsForward, tinyConfig, writeTinyCheckpoint } from "../../../trainer/src/export/test-fixtures";
-import type { ModelConfig } from "../../../trainer/src/model/config";
-import { disposeParams, type Params } from "../../../trainer/src/model/params";
-import type { DecoderWeights } from "../../../trainer/src/export/decoder-io";
-import type { Tokenizer as TrainerTokenizer } from "../../../trainer/src/tokenizer/tokenizer";
+import { initBackend } from "../apps/trainer/src/backend";
+import { exportCheckpoint } from "../apps/trainer/src/commands/export";
+import { randomModel, tfjsForward, tinyConfig, writeTinyCheckpoint } from "../apps/trainer/src/export/test-fixtures";
+import type { ModelConfig } from "../apps/trainer/src/model/config";
+import { disposeParams, type Params } from "../apps/trainer/src/model/params";
+import type { DecoderWeights } from "../apps/trainer/src/export/decoder-io";
+import type { Tokenizer as TrainerTokenizer } from "../apps/trainer/src/tokenizer/tokenizer";
 
 export interface TestCheckpoint {
   dir: string;
