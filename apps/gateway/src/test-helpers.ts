@@ -48,9 +48,10 @@ export function testApp(options: TestAppOptions = {}) {
 
 type App = ReturnType<typeof testApp>["app"];
 
-/** POST a JSON body. */
+/** POST a JSON body; an object without `model` gets the served model's id (required, as at OpenAI). */
 export function post(app: App, path: string, body: unknown, init: RequestInit = {}): Promise<Response> {
-  return Promise.resolve(app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), ...init }));
+  const withModel = body !== null && typeof body === "object" && !Array.isArray(body) && !("model" in body) ? { model: app.context.modelName, ...body } : body;
+  return Promise.resolve(app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(withModel), ...init }));
 }
 
 /** The `data:` payloads of an SSE body, JSON-parsed except the final "[DONE]". */
