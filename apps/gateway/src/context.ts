@@ -22,6 +22,8 @@ export interface AppDeps {
   sketch?: SketchReference | null; // the policy's sketch.json: per-layer activation drift scores
   /** Unexpected errors (our bugs); default console.error. */
   logError?: (message: string, error: unknown) => void;
+  /** One-line warnings about a served request (text the tokenizer cannot represent); default console.warn. */
+  logWarning?: (line: string) => void;
   /** Seed of requests that send none; default crypto-random. Tests pin it. */
   randomSeed?: () => bigint;
   /** Request id; default a random UUID without dashes. */
@@ -42,6 +44,7 @@ export interface GatewayContext {
   metrics: GatewayMetrics;
   startedS: number; // Unix seconds: /v1/models `created`
   logError: (message: string, error: unknown) => void;
+  logWarning: (line: string) => void;
   randomSeed: () => bigint;
   newRequestId: () => string;
 }
@@ -83,6 +86,7 @@ export function createContext(deps: AppDeps): GatewayContext {
     metrics: new GatewayMetrics(),
     startedS: Math.floor(clock.now() / 1000),
     logError: deps.logError ?? ((message, error) => console.error(message, error)),
+    logWarning: deps.logWarning ?? ((line) => console.warn(line)),
     randomSeed: deps.randomSeed ?? cryptoSeed,
     newRequestId: deps.newRequestId ?? (() => crypto.randomUUID().replace(/-/g, "")),
   };

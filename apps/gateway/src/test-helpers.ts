@@ -32,6 +32,7 @@ export function testApp(options: TestAppOptions = {}) {
   const reference = new FakeEngine({ id: "fake-reference", seed: 7, ...options.reference });
   const store = new MemoryDriftStore();
   const errors: unknown[] = [];
+  const warnings: string[] = [];
   const config = loadGatewayConfig({ drift_guard: { max_kl: 0.05, allow_disable: true }, ...options.config }, {});
   const app = createApp({
     policy,
@@ -41,9 +42,10 @@ export function testApp(options: TestAppOptions = {}) {
     evalReport: options.evalReport ?? null,
     sketch: options.sketch ?? null,
     logError: (_message, error) => void errors.push(error),
+    logWarning: (line) => void warnings.push(line),
     randomSeed: () => 12345n,
   });
-  return { app, store, policy, reference, errors, config };
+  return { app, store, policy, reference, errors, warnings, config };
 }
 
 type App = ReturnType<typeof testApp>["app"];
