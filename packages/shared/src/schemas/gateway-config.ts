@@ -60,7 +60,7 @@ export const gatewayConfig = z.strictObject({
   policy: text().default("models/demo/policy"), // checkpoint dir served as the policy
   reference: text().default("models/demo/reference"), // checkpoint dir of the frozen reference
   data_dir: text().default(".tether"), // PGlite data, spill files
-  database_url: databaseUrl.optional(), // unset → embedded PGlite in <data_dir>/pglite
+  database_url: databaseUrl.optional(), // unset → embedded PGlite in <data_dir>/pgdata
   admin_token: z
     .string({ error: "must be a string" })
     .min(16, { error: "must be at least 16 characters (it is a bearer credential)" })
