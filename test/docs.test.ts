@@ -152,8 +152,11 @@ describe("README examples against a real gateway on models/demo", () => {
     expected = { text: greedy(DEMO_POLICY), fallbackText: greedy(DEMO_REFERENCE) };
   });
   afterAll(async () => {
-    await gateway?.close();
-    tmp.remove();
+    try {
+      await gateway?.close();
+    } finally {
+      tmp.remove();
+    }
   });
 
   const local = (code: string) => code.replace(/(http:\/\/)?(localhost|127\.0\.0\.1):8787/g, gateway.url);

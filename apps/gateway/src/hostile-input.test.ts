@@ -26,7 +26,7 @@ const shortNasty = fc.oneof(fc.constantFrom(...NASTY), fc.string({ unit: fc.cons
 
 /** Requests close to valid: each field usually right, sometimes of a wrong type or out of range. */
 const nearlyValid = (chat: boolean) =>
-  fc.record(
+  fc.record<Record<string, unknown>>(
     {
       model: mostly(fc.constant(MODEL)),
       ...(chat
