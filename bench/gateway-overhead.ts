@@ -23,7 +23,7 @@ const IN_FLIGHT = 8; // concurrent client requests (the gateway runs max_concurr
 const RUN_S = 2; // seconds per timed run: short, so that alternating runs see the same background load
 const WARMUP_S = 1; // one untimed run per server first
 const REPEATS = 7; // timed runs per variant, alternating off/on
-const BODY = JSON.stringify({ prompt: "1+1=", max_tokens: 8 }); // default guard: k = 4 candidates, 1 round (max_kl below)
+const BODY = JSON.stringify({ model: "fake-policy", prompt: "1+1=", max_tokens: 8 }); // default guard: k = 4 candidates, 1 round (max_kl below)
 
 /** Drift log OFF: takes every entry and keeps nothing. */
 class DiscardingStore implements DriftStore {

@@ -71,7 +71,7 @@ export async function benchGuard(): Promise<void> {
   const config = loadGatewayConfig({ drift_guard: { max_kl: MAX_KL, allow_disable: true } }, {});
   const app = createApp({ policy, reference, store, config, sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch });
   const ask = async (variant: Variant, seed: number): Promise<Sample> => {
-    const body = { prompt: PROMPT, max_tokens: MAX_TOKENS, temperature: 1, seed, drift_guard: GUARD[variant] };
+    const body = { model: app.context.modelName, prompt: PROMPT, max_tokens: MAX_TOKENS, temperature: 1, seed, drift_guard: GUARD[variant] };
     const t0 = performance.now();
     const res = await app.request("/v1/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     const json = (await res.json()) as { usage?: { completion_tokens: number } };

@@ -89,8 +89,11 @@ describe("gateway end to end: openai client → startGateway (ONNX demo pair, PG
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "x", maxRetries: 0, fetch: recordingFetch(answered) });
   });
   afterAll(async () => {
-    await gateway?.close();
-    data.remove();
+    try {
+      await gateway?.close();
+    } finally {
+      data.remove(); // also when close() fails: no /tmp/tether-e2e-* left behind
+    }
   });
 
   it("lists the served model", async () => {

@@ -16,7 +16,9 @@ import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { drift as driftSchema } from "@tether/shared/schemas/openai-response";
 import { startGateway, type RunningGateway } from "../apps/gateway/src/server.node.ts";
 import { driftLogCounts } from "../apps/gateway/src/store/test-helpers.ts";
-import { DEMO_POLICY, DEMO_REFERENCE, metricValue, sketchLayerCount, sleep, tempDir } from "./gateway-helpers";
+import { DEMO_POLICY, DEMO_REFERENCE, manifestId, metricValue, sketchLayerCount, sleep, tempDir } from "./gateway-helpers";
+
+const MODEL = manifestId(DEMO_POLICY);
 
 const found = findPostgresBinaries(15);
 const skipReason = "reason" in found ? found.reason : "";
@@ -82,7 +84,7 @@ describe.skipIf(skipReason !== "")(`gateway under a database outage [postgres]${
 
     async function client(c: number): Promise<void> {
       for (let k = 0; running; k++) {
-        const body = { prompt: PROMPTS[(c + k) % PROMPTS.length], max_tokens: 8, temperature: 1, seed: c * 100_000 + k };
+        const body = { model: MODEL, prompt: PROMPTS[(c + k) % PROMPTS.length], max_tokens: 8, temperature: 1, seed: c * 100_000 + k };
         const sentIn = phase;
         try {
           const res = await fetch(`${gateway.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

@@ -28,7 +28,9 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { createDb, selectRows } from "@tether/db";
-import { DEMO_POLICY, DEMO_REFERENCE, metricValue, REPO, sleep, tempDir } from "./gateway-helpers";
+import { DEMO_POLICY, DEMO_REFERENCE, manifestId, metricValue, REPO, sleep, tempDir } from "./gateway-helpers";
+
+const MODEL = manifestId(DEMO_POLICY);
 
 const COMPLETIONS = 8; // plain JSON requests
 const STREAMS = 2; // SSE chat requests
@@ -59,7 +61,7 @@ function postOnNewConnection(url: string, body: object): Promise<string> {
       res.on("end", () => resolve(`answered ${res.statusCode}`));
     });
     req.on("error", (e) => resolve(`failed: ${e.message}`));
-    req.end(JSON.stringify(body));
+    req.end(JSON.stringify({ model: MODEL, ...body }));
   });
 }
 
@@ -121,7 +123,7 @@ async function shutdownUnderLoad(label: string, command: string, argv: string[])
 
   const post = async (path: string, body: object): Promise<Outcome> => {
     try {
-      const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, ...body }) });
       const text = await res.text(); // the whole body: a cut stream rejects here
       return { status: res.status, id: res.headers.get("x-tether-request-id"), body: text, at: performance.now() };
     } catch (e) {

@@ -20,7 +20,7 @@ export type { AppDeps } from "./context";
 const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/v1\/completions$/, ["POST"]],
   [/^\/v1\/chat\/completions$/, ["POST"]],
-  [/^\/v1\/models(\/[^/]+)?$/, ["GET", "HEAD"]],
+  [/^\/v1\/models(\/.+)?$/, ["GET", "HEAD"]],
   [/^\/(healthz|readyz|metrics)$/, ["GET", "HEAD"]],
   [/^\/admin\/(checkpoints(\/[^/]+)?|alerts|alerts\/stream|drift)$/, ["GET", "HEAD"]],
 ];

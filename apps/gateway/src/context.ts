@@ -29,6 +29,8 @@ export interface AppDeps {
   logError?: (message: string, error: unknown, requestId?: string) => void;
   /** Structured log (observability/log.ts): one access line per request, errors; default none. */
   log?: Logger;
+  /** One-line warnings about a served request (text the tokenizer cannot represent); default console.warn. */
+  logWarning?: (line: string) => void;
   /** Seed of requests that send none; default crypto-random. Tests pin it. */
   randomSeed?: () => bigint;
   /** Request id; default a random UUID without dashes. */
@@ -56,6 +58,7 @@ export interface GatewayContext {
   startedS: number; // Unix seconds: /v1/models `created`
   logError: (message: string, error: unknown, requestId?: string) => void;
   log: Logger | null;
+  logWarning: (line: string) => void;
   randomSeed: () => bigint;
   newRequestId: () => string;
   adminAuth: AdminAuthenticator; // admin/auth.ts requireAdmin asks it
@@ -114,6 +117,7 @@ export function createContext(deps: AppDeps): GatewayContext {
     startedS: Math.floor(clock.now() / 1000),
     logError,
     log: deps.log ?? null,
+    logWarning: deps.logWarning ?? ((line) => console.warn(line)),
     randomSeed: deps.randomSeed ?? cryptoSeed,
     newRequestId: deps.newRequestId ?? (() => crypto.randomUUID().replace(/-/g, "")),
     adminAuth: deps.adminAuth ?? bootstrapAuthenticator(config.admin_token),

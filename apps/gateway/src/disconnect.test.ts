@@ -27,7 +27,7 @@ describe("client disconnect over HTTP", () => {
       const steps = () => policy.calls.filter((c) => c.op === "step").length;
       const start = steps();
       const controller = new AbortController();
-      const body = JSON.stringify({ prompt: "a", max_tokens: 100, stream, drift_guard: false });
+      const body = JSON.stringify({ model: app.context.modelName, prompt: "a", max_tokens: 100, stream, drift_guard: false });
       const pending = fetch(`${base}/v1/completions`, { method: "POST", body, headers: { "content-type": "application/json" }, signal: controller.signal });
       if (stream) await (await pending).body!.getReader().read();
       else await until(() => steps() > start + 2);

@@ -3,6 +3,7 @@
 // @hono/node-server, and a graceful SIGTERM/SIGINT: stop accepting, let in-flight requests finish, flush the
 // drift log (what cannot reach the database stays in the spill file and is replayed at the next start).
 //
+// 0) checks that create nothing: Node version, port free, checkpoint dirs exist, data dir writable (startup-checks.ts)
 // 1) config → 2) engines (manifests verified) → 3) database, migrations, checkpoint rows → 4) drift writer
 //    (replays spill files left by an earlier run) → 5) app + listen → 6) signals
 import { readFileSync } from "node:fs";
@@ -16,6 +17,7 @@ import { ConfigError } from "@tether/shared/schemas/common";
 import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { createApp } from "./app";
 import { OrtNodeEngine } from "./engine/ort-node";
+import { checkCheckpointDir, checkDataDir, checkPortFree, databaseProblem, nodeVersionProblem } from "./startup-checks";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
 import { startMonitoring } from "./monitor/monitoring";
 import { lockDataDir } from "./store/data-dir-lock";
@@ -61,6 +63,10 @@ async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): 
  * @example const gw = await startGateway(loadGatewayConfig({ port: 0 }, process.env)); … await gw.close();
  */
 export async function startGateway(config: GatewayConfig, log: (line: string) => void = console.error): Promise<RunningGateway> {
+  await checkPortFree(config.host, config.port); // before anything is created or loaded
+  checkCheckpointDir("policy", config.policy);
+  checkCheckpointDir("reference", config.reference);
+  checkDataDir(config.data_dir); // PGlite data and spill files
   const threads = Number(process.env.TETHER_ORT_THREADS) || undefined;
   const unlock = lockDataDir(config.data_dir); // one gateway per data dir (write-ahead log, PGlite)
   const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads, weights: config.policy_onnx }).catch((e: unknown) => {
@@ -72,14 +78,21 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     unlock();
     throw e;
   });
-  const handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
+  let handle: DbHandle;
+  try {
+    handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
+  } catch (e) {
+    await Promise.all([policy.dispose(), reference.dispose()]);
+    throw e;
+  }
   try {
     await migrate(handle);
     await registerCheckpoints(handle, [policy, reference]);
   } catch (e) {
-    await handle.close();
+    await handle.close().catch(() => {});
+    await Promise.all([policy.dispose(), reference.dispose()]);
     unlock();
-    throw e;
+    throw config.database_url === undefined ? e : new Error(databaseProblem(config.database_url, e));
   }
   // Request lines and drift-log warnings as JSON on stderr; the admin token and URL passwords are masked.
   const logger = jsonLogger(log, { secrets: [config.admin_token ?? ""] });
@@ -158,6 +171,11 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
 }
 
 async function main(): Promise<number> {
+  const tooOld = nodeVersionProblem();
+  if (tooOld !== null) {
+    console.error(`tether: ${tooOld}`);
+    return 2;
+  }
   let config: GatewayConfig;
   try {
     config = loadGatewayConfig(await readConfigFile(process.env.TETHER_CONFIG), process.env);

@@ -35,6 +35,7 @@ export function testApp(options: TestAppOptions = {}) {
   const store = new MemoryDriftStore();
   const errors: unknown[] = [];
   const logLines: string[] = [];
+  const warnings: string[] = [];
   const config = loadGatewayConfig({ drift_guard: { max_kl: 0.05, allow_disable: true }, ...options.config }, {});
   const app = createApp({
     policy,
@@ -44,17 +45,19 @@ export function testApp(options: TestAppOptions = {}) {
     evalReport: options.evalReport ?? null,
     sketch: options.sketch ?? null,
     logError: (_message, error) => void errors.push(error),
+    logWarning: (line) => void warnings.push(line),
     randomSeed: () => 12345n,
     logLine: options.logLine ?? ((line) => void logLines.push(line)),
   });
-  return { app, store, policy, reference, errors, config, logLines };
+  return { app, store, policy, reference, errors, warnings, config, logLines };
 }
 
 type App = ReturnType<typeof testApp>["app"];
 
-/** POST a JSON body. */
+/** POST a JSON body; an object without `model` gets the served model's id (required, as at OpenAI). */
 export function post(app: App, path: string, body: unknown, init: RequestInit = {}): Promise<Response> {
-  return Promise.resolve(app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), ...init }));
+  const withModel = body !== null && typeof body === "object" && !Array.isArray(body) && !("model" in body) ? { model: app.context.modelName, ...body } : body;
+  return Promise.resolve(app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(withModel), ...init }));
 }
 
 /** The `data:` payloads of an SSE body, JSON-parsed except the final "[DONE]". */

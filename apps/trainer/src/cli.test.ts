@@ -1,9 +1,16 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 // The real binary in a child process: exit code and the one line on stderr.
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "apps/trainer/src/cli.ts", ...args], { encoding: "utf8" });
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "apps/trainer/src/cli.ts", ...args], { encoding: "utf8", env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.trim() };
 }
 
@@ -28,5 +35,22 @@ describe("tether-train CLI", () => {
   it("--help lists the commands; <command> --help its flags", () => {
     expect(cli("--help").stdout).toMatch(/pretrain .*\n.*sft/);
     expect(cli("pretrain", "--help").stdout).toMatch(/--preset tiny\|small/);
+  });
+
+  it("the GPU image (TETHER_REQUIRE_GPU=1) refuses to start without tfjs-node-gpu unless TETHER_ALLOW_CPU=1", () => {
+    // This machine has no libtensorflow (the optional dependency fails offline), so the binding is absent.
+    const out = mkdtempSync(join(tmpdir(), "tether-gpu-check-"));
+    try {
+      const args = ["pretrain", "--preset", "tiny", "--steps", "1", "--batch", "2", "--eval-every", "0", "--out", join(out, "run")];
+      const refused = cliWith({ TETHER_REQUIRE_GPU: "1" }, ...args);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/^tether-train pretrain: TETHER_REQUIRE_GPU=1 but @tensorflow\/tfjs-node-gpu did not load \(.+\); set TETHER_ALLOW_CPU=1/);
+      expect(readdirSync(out)).toEqual([]); // refused before writing anything
+      const allowed = cliWith({ TETHER_REQUIRE_GPU: "1", TETHER_ALLOW_CPU: "1" }, ...args);
+      expect(allowed.stderr).toMatch(/backend (wasm|cpu|tensorflow)/);
+      expect(allowed.status).toBe(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

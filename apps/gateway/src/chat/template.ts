@@ -1,14 +1,9 @@
 // Chat messages → prompt text with the checkpoint's own Jinja chat template, the way transformers'
-// apply_chat_template(messages, add_generation_prompt=True, tokenize=False) renders it.
-//
-// Untrusted content stays data. Jinja already treats it as a value, but the rendered text is tokenised, and
-// a message saying "<|im_start|>system\n…" would become the special tokens of a system turn. So
-// renderSegments() tells the template's own text (special tokens parsed) from message content (encoded with
-// special-token parsing off, Tokenizer.encodePlain): the template renders each content as a unique marker,
-// the output is split at the markers, and the content put back. A template that rewrites content (trim,
-// replace) cannot be split this way; then content holding special-token text is refused with a 400.
+// apply_chat_template(messages, add_generation_prompt=True, tokenize=False) renders it, and → token ids such
+// that message content can never become a special token: "<|im_start|>system" typed by a user stays text.
 import { Template } from "@huggingface/jinja";
 import { messageText, type ChatMessage } from "@tether/shared/schemas/openai";
+import type { Tokenizer } from "../engine/engine";
 import { HttpError } from "../http/errors";
 
 /**
@@ -26,45 +21,46 @@ export class ChatTemplate {
     this.template = new Template(source);
   }
 
-  render(messages: readonly ChatMessage[]): string {
-    return this.renderMessages(messages.map(templateMessage));
-  }
-
   /**
-   * The rendered prompt as template text and message content, in order; `plain` marks content.
-   * `plainSafe(content)`: whether content tokenises the same with and without special-token parsing; asked
-   * only when the template rewrote content and splitting failed.
-   * @example render([{ role: "user", content: "hi" }]) segments: [{ text: "<|im_start|>user\n", plain: false },
-   *   { text: "hi", plain: true }, { text: "<|im_end|>\n<|im_start|>assistant\n", plain: false }]
+   * The prompt's text and ids. Content holding special-token text is encoded as ordinary text:
+   * 1) render with a unique placeholder in place of each non-empty content;
+   * 2) the template's own text between placeholders is encoded with special tokens, each content without.
+   * Content without special-token text takes the plain path (render, encode), identical to transformers.
+   * A template that rewrites content (so a placeholder does not come out once, in order) cannot be split:
+   * such a request is refused (400 naming the message) rather than let its markers through.
    */
-  renderSegments(messages: readonly ChatMessage[], plainSafe: (content: string) => boolean): Array<{ text: string; plain: boolean }> {
-    const real = messages.map(templateMessage);
-    const whole = this.renderMessages(real);
-    const nonce = crypto.randomUUID();
-    const marker = (i: number) => `\uE000${nonce}:${i}\uE001`; // private-use characters around a fresh nonce
-    const marked = this.renderMessages(real.map((m, i) => (typeof m.content === "string" ? { ...m, content: marker(i) } : m)));
-    const segments: Array<{ text: string; plain: boolean }> = [];
-    const pattern = new RegExp(`\uE000${nonce}:(\\d+)\uE001`, "g");
-    let at = 0;
-    for (const m of marked.matchAll(pattern)) {
-      if (m.index > at) segments.push({ text: marked.slice(at, m.index), plain: false });
-      const content = real[Number(m[1])]!.content as string;
-      if (content.length > 0) segments.push({ text: content, plain: true });
-      at = m.index + m[0].length;
+  encode(messages: readonly ChatMessage[], tokenizer: Tokenizer): { text: string; ids: number[] } {
+    const text = this.render(messages);
+    const contents = messages.map(messageText);
+    const hostile = contents.findIndex((c) => c !== "" && !sameIds(tokenizer.encode(c), tokenizer.encode(c, { specialTokens: false })));
+    if (hostile < 0) return { text, ids: tokenizer.encode(text) };
+    const nonce = crypto.randomUUID().replace(/-/g, "");
+    const slots = contents.flatMap((c, i) => (c === "" ? [] : [i])); // messages whose content is replaced
+    const mark = (i: number) => `\u{E000}${nonce}:${i}\u{E001}`; // private-use delimiters: no template emits them
+    const marked = this.render(messages.map((m, i) => (contents[i] === "" ? m : ({ ...m, content: mark(i) } as ChatMessage))));
+    const pieces = marked.split(new RegExp(`(\u{E000}${nonce}:\\d+\u{E001})`, "u")); // template, mark, template, …
+    const found = pieces.filter((_, k) => k % 2 === 1);
+    if (found.length !== slots.length || found.some((m, k) => m !== mark(slots[k]!))) {
+      throw HttpError.of(
+        400,
+        `messages[${hostile}].content contains special-token text, and this model's chat template rewrites message content, so it cannot be kept apart from the template's own markers`,
+        `messages[${hostile}].content`,
+        "invalid_messages",
+      );
     }
-    if (at < marked.length) segments.push({ text: marked.slice(at), plain: false });
-    if (segments.map((s) => s.text).join("") === whole) return segments;
-    // The template changed the content on its way: fall back to the whole text if that is safe.
-    const injected = real.find((m) => typeof m.content === "string" && !plainSafe(m.content));
-    if (injected) {
-      throw HttpError.of(400, "message content contains special-token text, which this model's chat template cannot keep apart from its own", "messages", "invalid_messages");
-    }
-    return [{ text: whole, plain: false }];
+    const ids: number[] = [];
+    let out = "";
+    pieces.forEach((piece, k) => {
+      const content = k % 2 === 1 ? contents[slots[(k - 1) / 2]!]! : null;
+      ids.push(...(content === null ? tokenizer.encode(piece) : tokenizer.encode(content, { specialTokens: false })));
+      out += content ?? piece;
+    });
+    return { text: out, ids };
   }
 
-  private renderMessages(messages: Array<Record<string, unknown>>): string {
+  render(messages: readonly ChatMessage[]): string {
     const context = {
-      messages,
+      messages: messages.map(templateMessage),
       add_generation_prompt: true,
       bos_token: this.specials.bos_token ?? "",
       eos_token: this.specials.eos_token ?? "",
@@ -85,4 +81,8 @@ function templateMessage(m: ChatMessage): Record<string, unknown> {
   if ("tool_calls" in m && m.tool_calls !== undefined) out.tool_calls = m.tool_calls;
   if ("tool_call_id" in m) out.tool_call_id = m.tool_call_id;
   return out;
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }

@@ -81,7 +81,6 @@ describe("IncrementalDetokenizer", () => {
   // A byte-level tokenizer: one token per UTF-8 byte, like Qwen2's alphabet before merges.
   const bytes: Tokenizer = {
     encode: (text) => Array.from(new TextEncoder().encode(text)),
-    encodePlain: (text) => Array.from(new TextEncoder().encode(text)),
     decode: (ids) => new TextDecoder().decode(Uint8Array.from(Array.from(ids))),
     tokenBytes: (id) => [id],
   };

@@ -17,13 +17,13 @@
 
 /** Text ↔ token ids of a checkpoint (tokenizer.json). Policy and reference must share it. */
 export interface Tokenizer {
-  /** Ids of a text; adds nothing (no bos/eos); special-token text such as "<|im_end|>" maps to its id. */
-  encode(text: string): number[];
   /**
-   * Ids of untrusted text (chat message content): special-token text is read as plain characters, so a
-   * message saying "<|im_start|>system" cannot open a turn (transformers' split_special_tokens=True).
+   * Ids of a text; adds nothing (no bos/eos); special-token text such as "<|im_end|>" maps to its id, unless
+   * `specialTokens: false`, which encodes it as ordinary text (user content inside a chat template).
    */
-  encodePlain(text: string): number[];
+  encode(text: string, options?: { specialTokens?: boolean }): number[];
+  /** The id of text the vocabulary cannot represent (<|unk|>); null or absent when there is none. */
+  readonly unknownTokenId?: number | null;
   /** Text of ids; `skipSpecialTokens` drops eos/ChatML markers (the gateway does, as vLLM by default). */
   decode(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string;
   /** Raw UTF-8 bytes of one token (a byte-level token may hold part of a character). */

@@ -22,10 +22,13 @@ export class FakeTokenizer implements Tokenizer {
   private readonly pieces: string[] = [...FAKE_SPECIALS, ...ALPHABET];
   private readonly ids = new Map(this.pieces.map((p, i) => [p, i]));
 
-  encode(text: string): number[] {
+  readonly unknownTokenId = FAKE_IDS.unk;
+
+  encode(text: string, options: { specialTokens?: boolean } = {}): number[] {
+    const specials = options.specialTokens ?? true;
     const out: number[] = [];
     for (let i = 0; i < text.length; ) {
-      const special = FAKE_SPECIALS.findIndex((s) => text.startsWith(s, i));
+      const special = specials ? FAKE_SPECIALS.findIndex((s) => text.startsWith(s, i)) : -1;
       if (special >= 0) {
         out.push(special);
         i += FAKE_SPECIALS[special]!.length;

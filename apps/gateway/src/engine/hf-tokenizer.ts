@@ -49,13 +49,15 @@ export class HfTokenizer implements Tokenizer {
   private readonly cleanUp: boolean;
   private readonly added = new Map<number, string>();
   private readonly bytesCache: (number[] | undefined)[] = [];
-  private plainCore: HfTokenizerCore | null = null; // made on first use (encodePlain)
+  readonly unknownTokenId: number | null;
+  private plainInner: HfTokenizerCore | null = null; // built on first use: the same files without special tokens
+  private readonly files: { json: Record<string, unknown>; config: Record<string, unknown> };
 
-  constructor(
-    private readonly tokenizerJson: Record<string, unknown>,
-    private readonly tokenizerConfig: Record<string, unknown> = {},
-  ) {
+  constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown> = {}) {
     this.inner = new HfTokenizerCore(tokenizerJson, tokenizerConfig);
+    this.files = { json: tokenizerJson, config: tokenizerConfig };
+    const unk = (tokenizerJson.model as { unk_token?: unknown } | undefined)?.unk_token;
+    this.unknownTokenId = typeof unk === "string" ? (this.inner.token_to_id(unk) ?? null) : null;
     this.byteLevel = usesByteLevel(tokenizerJson.decoder) || usesByteLevel(tokenizerJson.pre_tokenizer);
     // transformers ≥ 4.45 defaults to false; tokenizers.js to true when the config is silent, which would
     // rewrite " ." as "." and break round trips.
@@ -66,23 +68,20 @@ export class HfTokenizer implements Tokenizer {
     this.vocabSize = maxId + 1;
   }
 
-  encode(text: string): number[] {
+  encode(text: string, options: { specialTokens?: boolean } = {}): number[] {
     if (text.length === 0) return [];
-    return this.inner.encode(text, { add_special_tokens: false }).ids;
+    const tokenizer = options.specialTokens === false ? this.plain() : this.inner;
+    return tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 
-  /**
-   * tokenizers.js has no split_special_tokens switch, so untrusted text goes through a second tokenizer
-   * built from the same files without the special added tokens: their text is then ordinary characters
-   * for the model (BPE, byte fallback). Non-special added tokens are kept (they are ordinary vocabulary).
-   */
-  encodePlain(text: string): number[] {
-    if (text.length === 0) return [];
-    if (!this.plainCore) {
-      const added = (this.tokenizerJson.added_tokens as Array<{ special?: boolean }> | undefined) ?? [];
-      this.plainCore = new HfTokenizerCore({ ...this.tokenizerJson, added_tokens: added.filter((t) => t.special !== true) }, this.tokenizerConfig);
+  // tokenizers.js always splits added tokens out of the text first; without the special ones in the file,
+  // their text goes through the model like any other (no merge produces a special token).
+  private plain(): HfTokenizerCore {
+    if (this.plainInner === null) {
+      const added = (this.files.json.added_tokens ?? []) as Array<{ special?: boolean }>;
+      this.plainInner = new HfTokenizerCore({ ...this.files.json, added_tokens: added.filter((t) => !t.special) }, this.files.config);
     }
-    return this.plainCore.encode(text, { add_special_tokens: false }).ids;
+    return this.plainInner;
   }
 
   decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {

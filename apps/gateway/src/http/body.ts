@@ -1,5 +1,6 @@
-// Request bodies: size-limited before parsing (413 also for chunked uploads without content-length),
-// strict UTF-8 (400 on invalid bytes rather than silently replacing them), then JSON.
+// Request bodies: a JSON content type (415 otherwise, as OpenAI), size-limited before parsing (413 also for
+// chunked uploads without content-length), strict UTF-8 (400 on invalid bytes rather than silently replacing
+// them), then JSON.
 import { HttpError } from "./errors";
 
 /** Reads at most `limit` bytes; stops reading and throws 413 as soon as the body is longer. */
@@ -30,12 +31,22 @@ export async function readLimited(request: Request, limit: number): Promise<Uint
   return out;
 }
 
+function unsupportedType(type: string | null): HttpError {
+  const got = type === null ? "no content-type header" : `content-type ${JSON.stringify(type.slice(0, 100))}`;
+  return HttpError.of(415, `request body must be JSON with content-type: application/json (got ${got})`, null, "unsupported_media_type");
+}
+
 /**
  * The JSON value of a request body, or a 4xx naming what is wrong.
  * @example const body = await readJson(c.req.raw, config.limits.max_body_bytes);
  */
 export async function readJson(request: Request, limit: number): Promise<unknown> {
+  const type = request.headers.get("content-type");
+  // application/json, with parameters (charset) or a structured suffix (application/merge-patch+json)
+  const isJson = type !== null && /^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type.trim());
+  if (type !== null && !isJson) throw unsupportedType(type);
   const bytes = await readLimited(request, limit);
+  if (type === null && bytes.byteLength > 0) throw unsupportedType(null);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

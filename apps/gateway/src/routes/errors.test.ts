@@ -14,7 +14,7 @@ async function error(res: Response | Promise<Response>, status: number) {
 
 describe("client mistakes", () => {
   const { app, store, errors } = testApp({ config: { limits: { max_n: 4, max_candidates: 6, max_body_bytes: 2048, max_prompts: 2 } } });
-  const raw = (body: BodyInit, headers: Record<string, string> = {}) => app.request("/v1/completions", { method: "POST", body, headers });
+  const raw = (body: BodyInit, headers: Record<string, string> = {}) => app.request("/v1/completions", { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
 
   it.each([
     [{ prompt: "a", temperature: -0.5 }, "temperature", "invalid_value"],

@@ -33,7 +33,7 @@ function generationRoute<S extends z.ZodType>(
       model = (parsed.data as { model?: string }).model ?? null;
       const planned = plan(parsed.data, raw as Record<string, unknown>);
       try {
-        return await serveGeneration(ctx, { request: c.req.raw, meta, model, plan: planned });
+        return warnUnknownChars(ctx, meta, planned, await serveGeneration(ctx, { request: c.req.raw, meta, model, plan: planned }));
       } catch (error) {
         // Past planning, a ParameterError (NaN logits, a non-finite sketch row…) is an engine or model fault,
         // not the client's: it must surface as a logged 500, not as a 400 the client cannot fix.
@@ -47,6 +47,15 @@ function generationRoute<S extends z.ZodType>(
       return failureResponse(failure);
     }
   };
+}
+
+/** Text the tokenizer could only map to <|unk|> was served anyway: say how much, in a header and the log. */
+function warnUnknownChars(ctx: GatewayContext, meta: RequestMeta, plan: GenerationPlan, response: Response): Response {
+  const unknown = plan.prompts.reduce((sum, p) => sum + p.unknownChars, 0);
+  if (unknown === 0) return response;
+  response.headers.set("x-tether-unknown-chars", String(unknown));
+  ctx.logWarning(`tether: request ${meta.id}: ${unknown} character(s) the tokenizer cannot represent were encoded as its unknown token`);
+  return response;
 }
 
 export function completionsRoute(ctx: GatewayContext): Handler {

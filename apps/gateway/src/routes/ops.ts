@@ -25,7 +25,8 @@ function storeStatus(ctx: GatewayContext): { reachable: boolean; error: string |
 /** Registers the read-only routes. */
 export function opsRoutes(app: Hono<AppEnv>, ctx: GatewayContext): void {
   app.get("/v1/models", (c) => c.json({ object: "list", data: [modelCard(ctx)] } satisfies ModelList));
-  app.get("/v1/models/:id", (c) => {
+  // `{.+}`: ids may hold slashes ("org/name", as Hugging Face repo ids), sent raw or as %2F
+  app.get("/v1/models/:id{.+}", (c) => {
     const id = c.req.param("id");
     if (id !== ctx.modelName) throw HttpError.of(404, `model ${JSON.stringify(id)} does not exist; this gateway serves ${JSON.stringify(ctx.modelName)}`, "model", "model_not_found");
     return c.json(modelCard(ctx));

@@ -8,8 +8,9 @@
 import { ParameterError } from "@tether/shared/errors";
 import type { SamplingParams } from "@tether/shared/sampling/sample";
 import { resolveDriftGuard, type ResolvedDriftGuard } from "@tether/shared/schemas/drift-guard";
-import { promptList, type ChatCompletionRequest, type CompletionRequest } from "@tether/shared/schemas/openai";
+import { messageText, promptList, type ChatCompletionRequest, type CompletionRequest } from "@tether/shared/schemas/openai";
 import type { GatewayContext } from "../context";
+import { unknownChars } from "../engine/unknown-chars";
 import { HttpError } from "../http/errors";
 
 export type Endpoint = "completions" | "chat.completions";
@@ -18,6 +19,7 @@ export interface PlannedPrompt {
   ids: number[];
   text: string; // what echo shows
   maxTokens: number;
+  unknownChars: number; // characters of the client's text the tokenizer could only give <|unk|>
 }
 
 export interface GenerationPlan {
@@ -77,17 +79,22 @@ function basePlan(ctx: GatewayContext, r: Common, endpoint: Endpoint): Omit<Gene
 }
 
 /** Token ids of one prompt, checked against the vocabulary and the context window. */
-function tokenise(ctx: GatewayContext, prompt: string | number[], param: string): { ids: number[]; text: string } {
-  const { vocabSize, contextWindow } = ctx.policy.info;
+function tokenise(ctx: GatewayContext, prompt: string | number[], param: string): { ids: number[]; text: string; unknownChars: number } {
   const tokenizer = ctx.policy.tokenizer;
   const ids = typeof prompt === "string" ? tokenizer.encode(prompt) : prompt;
+  const unknown = typeof prompt === "string" ? unknownChars(tokenizer, prompt, ids) : 0;
+  return { ...checkIds(ctx, ids, param), text: typeof prompt === "string" ? prompt : tokenizer.decode(ids), unknownChars: unknown };
+}
+
+function checkIds(ctx: GatewayContext, ids: number[], param: string): { ids: number[] } {
+  const { vocabSize, contextWindow } = ctx.policy.info;
   const bad = ids.find((id) => id >= vocabSize);
   if (bad !== undefined) throw new ParameterError(param, `token ids must be in [0, ${vocabSize - 1}]`, bad);
   if (ids.length === 0) throw HttpError.of(400, `${param} must not be empty (it encodes to no tokens)`, param, "invalid_value");
   if (ids.length > contextWindow) {
     throw HttpError.of(400, `${param} is ${ids.length} tokens; the model's context window is ${contextWindow} tokens`, param, "context_length_exceeded");
   }
-  return { ids, text: typeof prompt === "string" ? prompt : tokenizer.decode(ids) };
+  return { ids };
 }
 
 /** max_tokens within the window (see the header); `requested` null = not sent. */
@@ -127,12 +134,9 @@ export function planChat(ctx: GatewayContext, r: ChatCompletionRequest): Generat
   if (!ctx.chatTemplate) {
     throw HttpError.of(400, "this model has no chat template (tokenizer_config.json chat_template); use /v1/completions", "messages", "chat_template_missing");
   }
-  // Message content is encoded with special-token parsing off (chat/template.ts): it cannot open a turn.
-  const tok = ctx.policy.tokenizer;
-  const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-  const segments = ctx.chatTemplate.renderSegments(r.messages, (c) => same(tok.encode(c), tok.encodePlain(c)));
-  const ids = segments.flatMap((s) => (s.plain ? tok.encodePlain(s.text) : tok.encode(s.text)));
-  const t = { ...tokenise(ctx, ids, "messages"), text: segments.map((s) => s.text).join("") };
+  const rendered = ctx.chatTemplate.encode(r.messages, ctx.policy.tokenizer); // content never becomes a special token
+  const unknown = unknownChars(ctx.policy.tokenizer, r.messages.map(messageText).join(""), rendered.ids);
+  const t = { ...checkIds(ctx, rendered.ids, "messages"), text: rendered.text, unknownChars: unknown };
   const prompts = [{ ...t, maxTokens: budget(ctx, t.ids.length, r.max_tokens, null) }];
   return { ...base, prompts, topLogprobs: r.logprobs ? r.top_logprobs : null, echo: false };
 }

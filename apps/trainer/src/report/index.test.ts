@@ -1,14 +1,21 @@
 // End-to-end test of writeSweepReport on a synthetic sweep with a torn metrics file and a missing run folder.
-import { appendFileSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { writeSweepReport } from "./index";
 import { writeSyntheticSweep } from "./synthetic";
 
 describe("writeSweepReport", () => {
+  const dirs: string[] = [];
+  const tempDir = () => {
+    dirs.push(mkdtempSync(join(tmpdir(), "tether-sweep-")));
+    return dirs.at(-1)!;
+  };
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
   it("writes report.md and the plots, tolerating a torn line and a missing run", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tether-sweep-"));
+    const dir = tempDir();
     const runs = writeSyntheticSweep(dir, { betas: [0, 0.1, 0.5, 2], steps: 40 });
     appendFileSync(join(dir, "runs", runs[1]!.id, "metrics.jsonl"), '{"step":41,"loss":1.2,"kl":0.0');
     const ghost = { ...runs[3]!, id: "beta-5_kl-on-task", beta: 5 };
@@ -27,7 +34,7 @@ describe("writeSweepReport", () => {
   });
 
   it("rejects bad summaries with a message naming the field", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tether-sweep-"));
+    const dir = tempDir();
     const [r] = writeSyntheticSweep(dir, { betas: [0] });
     await expect(writeSweepReport({ dir, runs: [], command: "x", environment: "y" })).rejects.toThrow(/at least one/);
     await expect(writeSweepReport({ dir, runs: [r!, r!], command: "x", environment: "y" })).rejects.toThrow(/duplicate run id/);

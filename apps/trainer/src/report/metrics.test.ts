@@ -1,5 +1,5 @@
 // Tests for metrics.jsonl parsing (torn last line, resumed steps, lenient fields) and the smoother.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -39,9 +39,13 @@ describe("parseMetrics", () => {
 
   it("reads a file, and a missing file as empty", () => {
     const dir = mkdtempSync(join(tmpdir(), "tether-metrics-"));
-    writeFileSync(join(dir, "metrics.jsonl"), TEXT);
-    expect(readMetrics(join(dir, "metrics.jsonl")).train.kl!.value).toEqual([0.01, 0.02]);
-    expect(readMetrics(join(dir, "absent.jsonl"))).toEqual({ train: {}, eval: {}, malformed: 0 });
+    try {
+      writeFileSync(join(dir, "metrics.jsonl"), TEXT);
+      expect(readMetrics(join(dir, "metrics.jsonl")).train.kl!.value).toEqual([0.01, 0.02]);
+      expect(readMetrics(join(dir, "absent.jsonl"))).toEqual({ train: {}, eval: {}, malformed: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

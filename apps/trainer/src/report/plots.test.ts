@@ -1,10 +1,10 @@
 // Tests for the sweep plots: real PNG files (signature, IHDR size, non-blank pixels decoded independently
 // with zlib) and SVGs with the axis titles and one line per run.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMetrics, runCurves } from "./metrics";
 import { klVsRewardSpec, klVsStepSpec, renderSvg, retentionVsBetaSpec, rewardVsStepSpec, writePlots } from "./plots";
 import { syntheticSweep } from "./synthetic";
@@ -45,9 +45,11 @@ function decodeRgba(png: Buffer): { width: number; height: number; pixels: Uint8
 
 describe("writePlots", () => {
   let paths: Record<string, string>;
+  const dir = mkdtempSync(join(tmpdir(), "tether-plots-"));
   beforeAll(async () => {
-    paths = await writePlots(mkdtempSync(join(tmpdir(), "tether-plots-")), runs, curves);
+    paths = await writePlots(dir, runs, curves);
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("writes the four named PNGs", () => {
     expect(Object.keys(paths).sort()).toEqual(["klVsReward", "klVsStep", "retentionVsBeta", "rewardVsStep"]);

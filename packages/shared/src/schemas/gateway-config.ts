@@ -67,7 +67,7 @@ export const gatewayConfig = z.strictObject({
   policy_onnx: oneOf(["fp32", "int8"]).default("fp32"), // policy graph: onnx/model.onnx, or model_int8.onnx (export --quantize int8)
   reference_onnx: oneOf(["fp32", "int8"]).default("fp32"), // reference graph, likewise (fp32 keeps the KL anchor exact)
   data_dir: text().default(".tether"), // PGlite data, spill files, write-ahead log; one gateway per dir (lock file)
-  database_url: databaseUrl.optional(), // unset → embedded PGlite in <data_dir>/pglite
+  database_url: databaseUrl.optional(), // unset → embedded PGlite in <data_dir>/pgdata
   admin_token: z
     .string({ error: "must be a string" })
     .min(16, { error: "must be at least 16 characters (it is a bearer credential)" })

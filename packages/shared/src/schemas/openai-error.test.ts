@@ -19,7 +19,7 @@ describe("openAIError", () => {
 
 describe("zodIssueToOpenAIError", () => {
   it("names the first offending parameter path", () => {
-    const err = chatCompletionRequest.safeParse({ messages: [{ role: "user", content: "x" }], temperature: 3, n: 0 }).error!;
+    const err = chatCompletionRequest.safeParse({ model: "m", messages: [{ role: "user", content: "x" }], temperature: 3, n: 0 }).error!;
     const e = zodIssueToOpenAIError(err);
     expect(e.status).toBe(400);
     expect(e.body.error).toEqual({

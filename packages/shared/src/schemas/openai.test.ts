@@ -109,18 +109,18 @@ describe("ranges, at their boundaries", () => {
 
 describe("prompt", () => {
   it("accepts text, texts, token ids and token-id lists", () => {
-    expect(promptList(completionRequest.parse({ prompt: "x" }).prompt)).toEqual(["x"]);
-    expect(promptList(completionRequest.parse({ prompt: ["x", "y"] }).prompt)).toEqual(["x", "y"]);
-    expect(promptList(completionRequest.parse({ prompt: [1, 2, 3] }).prompt)).toEqual([[1, 2, 3]]);
-    expect(promptList(completionRequest.parse({ prompt: [[1, 2], [3]] }).prompt)).toEqual([[1, 2], [3]]);
+    expect(promptList(completionRequest.parse({ model: "m", prompt: "x" }).prompt)).toEqual(["x"]);
+    expect(promptList(completionRequest.parse({ model: "m", prompt: ["x", "y"] }).prompt)).toEqual(["x", "y"]);
+    expect(promptList(completionRequest.parse({ model: "m", prompt: [1, 2, 3] }).prompt)).toEqual([[1, 2, 3]]);
+    expect(promptList(completionRequest.parse({ model: "m", prompt: [[1, 2], [3]] }).prompt)).toEqual([[1, 2], [3]]);
   });
 
   it("names what is wrong with it", () => {
     expect(firstProblem(completionRequest, { model: "m" })).toEqual(["prompt", "prompt is required"]);
-    expect(firstProblem(completionRequest, { prompt: [] })[0]).toBe("prompt");
-    expect(firstProblem(completionRequest, { prompt: [1, -2] })).toEqual(["prompt[1]", "prompt[1] must be an integer in [0, 16777216] (got -2)"]);
-    expect(firstProblem(completionRequest, { prompt: [[1], []] })).toEqual(["prompt[1]", "prompt[1] must not be an empty token list"]);
-    expect(firstProblem(completionRequest, { prompt: { text: "x" } })[1]).toBe(
+    expect(firstProblem(completionRequest, { model: "m", prompt: [] })[0]).toBe("prompt");
+    expect(firstProblem(completionRequest, { model: "m", prompt: [1, -2] })).toEqual(["prompt[1]", "prompt[1] must be an integer in [0, 16777216] (got -2)"]);
+    expect(firstProblem(completionRequest, { model: "m", prompt: [[1], []] })).toEqual(["prompt[1]", "prompt[1] must not be an empty token list"]);
+    expect(firstProblem(completionRequest, { model: "m", prompt: { text: "x" } })[1]).toBe(
       "prompt must be a string, an array of strings, an array of token ids or an array of token-id arrays",
     );
   });
@@ -128,21 +128,22 @@ describe("prompt", () => {
 
 describe("chat messages", () => {
   it("name the offending message and field", () => {
-    expect(firstProblem(chatCompletionRequest, { messages: [{ role: "user", content: "a" }, { role: "bot", content: "b" }] })).toEqual([
+    expect(firstProblem(chatCompletionRequest, { model: "m", messages: [{ role: "user", content: "a" }, { role: "bot", content: "b" }] })).toEqual([
       "messages[1].role",
       'messages[1].role must be one of "system", "developer", "user", "assistant", "tool" (got "bot")',
     ]);
-    expect(firstProblem(chatCompletionRequest, { messages: [{ content: "b" }] })).toEqual(["messages[0].role", "messages[0].role is required"]);
-    expect(firstProblem(chatCompletionRequest, { messages: [] })).toEqual(["messages", "messages must contain at least one message"]);
-    expect(firstProblem(chatCompletionRequest, {})).toEqual(["messages", "messages is required"]);
-    expect(firstProblem(chatCompletionRequest, { messages: [{ role: "tool", content: "4" }] })).toEqual(["messages[0].tool_call_id", "messages[0].tool_call_id is required"]);
-    expect(firstProblem(chatCompletionRequest, { messages: [{ role: "user", content: 5 }] })[0]).toBe("messages[0].content");
-    expect(firstProblem(chatCompletionRequest, { messages: ["hi"] })).toEqual(["messages[0]", "messages[0] must be an object with a role and content"]);
+    expect(firstProblem(chatCompletionRequest, { model: "m", messages: [{ content: "b" }] })).toEqual(["messages[0].role", "messages[0].role is required"]);
+    expect(firstProblem(chatCompletionRequest, { model: "m", messages: [] })).toEqual(["messages", "messages must contain at least one message"]);
+    expect(firstProblem(chatCompletionRequest, { model: "m" })).toEqual(["messages", "messages is required"]);
+    expect(firstProblem(chatCompletionRequest, { messages: [{ role: "user", content: "a" }] })).toEqual(["model", "model is required"]);
+    expect(firstProblem(chatCompletionRequest, { model: "m", messages: [{ role: "tool", content: "4" }] })).toEqual(["messages[0].tool_call_id", "messages[0].tool_call_id is required"]);
+    expect(firstProblem(chatCompletionRequest, { model: "m", messages: [{ role: "user", content: 5 }] })[0]).toBe("messages[0].content");
+    expect(firstProblem(chatCompletionRequest, { model: "m", messages: ["hi"] })).toEqual(["messages[0]", "messages[0] must be an object with a role and content"]);
   });
 
   it("refuse non-text content parts by name", () => {
     const image = { role: "user", content: [{ type: "text", text: "what is this?" }, { type: "image_url", image_url: { url: "https://x/y.png" } }] };
-    expect(firstProblem(chatCompletionRequest, { messages: [image] })).toEqual([
+    expect(firstProblem(chatCompletionRequest, { model: "m", messages: [image] })).toEqual([
       "messages[0].content[1].type",
       'messages[0].content[1].type must be "text" (only text content parts are supported; got "image_url")',
     ]);

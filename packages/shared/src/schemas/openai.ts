@@ -2,8 +2,11 @@
 // fields), plus Tether's `drift_guard` extension. Parsing applies OpenAI's defaults, so handlers read
 // plain values (temperature: number, stop: string[]).
 //
-// Unknown fields are accepted and dropped (z.object strips them), because official clients and SDK
-// wrappers send fields we have no use for. Known fields fall in three groups:
+// `model` is required (as at OpenAI). Unknown fields are accepted and dropped (z.object strips them),
+// because official clients and SDK wrappers send fields we have no use for — except the sampling
+// extensions of other servers (vLLM, TGI, llama.cpp: repetition_penalty, ignore_eos, use_beam_search, …),
+// which are refused by name unless sent at their neutral value (VENDOR_FIELDS below): dropping them would
+// silently answer from another distribution than the one asked for. Known fields fall in three groups:
 //   used      — validated by type and range (below, each with its unit and default);
 //   ignored   — accepted with any value, no effect: user, metadata, store, service_tier, tools,
 //               tool_choice "auto"/"none", parallel_tool_calls, functions, stream_options when not
@@ -34,7 +37,7 @@ const stop = z
 
 /** Fields both endpoints share. */
 const common = {
-  model: text().optional(), // served model id; omitted → the served policy
+  model: text(), // served model id (GET /v1/models); required, as at OpenAI
   temperature: orDefault(real(0, 2), 1), // 0 = greedy; range as OpenAI
   top_p: orDefault(real({ value: 0, exclusive: true }, 1), 1), // nucleus mass; 1 = off
   top_k: orDefault(int(-1), 0), // keep the k most likely tokens; 0 or −1 = off (vLLM)
@@ -68,6 +71,72 @@ function refuseCommon(r: Refusable, ctx: Ctx) {
   if (r.logit_bias && Object.keys(r.logit_bias).length > 0) refuse(ctx, "logit_bias", "must be empty (logit_bias is not supported)");
 }
 
+/**
+ * Other servers' sampling extensions, each with its neutral value (sent at it, it is harmless and
+ * dropped; any other value is refused by name). `undefined` neutral = only null is neutral.
+ */
+const VENDOR_FIELDS: Record<string, unknown> = {
+  repetition_penalty: 1, // vLLM, TGI
+  repeat_penalty: 1, // llama.cpp, Ollama
+  length_penalty: 1, // vLLM beam search
+  ignore_eos: false, // vLLM
+  use_beam_search: false, // vLLM < 0.6
+  num_beams: 1, // TGI, transformers
+  early_stopping: false, // vLLM beam search
+  min_tokens: 0, // vLLM
+  min_new_tokens: 0, // transformers
+  max_new_tokens: undefined, // TGI / transformers: use max_tokens
+  stop_token_ids: [], // vLLM
+  include_stop_str_in_output: false, // vLLM
+  skip_special_tokens: true, // vLLM
+  spaces_between_special_tokens: true, // vLLM
+  bad_words: [], // vLLM
+  allowed_token_ids: undefined, // vLLM
+  typical_p: 1, // TGI, transformers
+  top_a: 0, // text-generation-webui
+  tfs: 1, // llama.cpp
+  tfs_z: 1, // llama.cpp
+  mirostat: 0, // llama.cpp
+  no_repeat_ngram_size: 0, // transformers
+  do_sample: undefined, // TGI / transformers (use temperature 0 for greedy)
+  guided_json: undefined, // vLLM structured output
+  guided_regex: undefined,
+  guided_choice: undefined,
+  guided_grammar: undefined,
+  structured_outputs: undefined, // vLLM ≥ 0.10
+  grammar: undefined, // llama.cpp, TGI
+  json_schema: undefined, // llama.cpp
+  truncate_prompt_tokens: undefined, // vLLM
+  prompt_logprobs: undefined, // vLLM
+  logits_processors: undefined, // vLLM
+};
+
+function isNeutral(value: unknown, neutral: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (Array.isArray(neutral)) return Array.isArray(value) && value.length === 0;
+  return neutral !== undefined && value === neutral;
+}
+
+/**
+ * `schema`, after refusing other servers' sampling extensions by name (the first one found is the error).
+ * Chat additionally refuses `best_of` and `echo`, which vLLM accepts there and OpenAI's chat does not have.
+ */
+function refusingVendorFields<T extends z.ZodType>(schema: T, extra: Record<string, unknown> = {}) {
+  const fields = { ...VENDOR_FIELDS, ...extra };
+  return z
+    .unknown()
+    .superRefine((raw, ctx) => {
+      if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return;
+      for (const [field, neutral] of Object.entries(fields)) {
+        const value = (raw as Record<string, unknown>)[field];
+        if (!Object.hasOwn(raw, field) || isNeutral(value, neutral)) continue;
+        const allowed = neutral === undefined ? "" : ` (only ${JSON.stringify(neutral)}, its neutral value, is accepted)`;
+        refuse(ctx, field, `is not supported by this gateway${allowed}; it is another server's sampling extension and ignoring it would change the answer`);
+      }
+    })
+    .pipe(schema);
+}
+
 /** /v1/completions `prompt`: text, texts, token ids, or lists of token ids. */
 export const completionPrompt = z.union(
   [
@@ -95,21 +164,23 @@ export function promptList(prompt: CompletionPrompt): Array<string | number[]> {
  * POST /v1/completions body.
  * @example completionRequest.parse({ model: "tether-demo", prompt: "1+1=", max_tokens: 4 })
  */
-export const completionRequest = z
-  .object({
-    ...common,
-    prompt: completionPrompt,
-    max_tokens: orDefault(int(0), 16), // completion tokens per choice; 16 as OpenAI; bounded by the context window
-    echo: orDefault(bool(), false), // prepend the prompt (and its logprobs) to each choice
-    logprobs: int(0, 20).nullish().transform((v) => v ?? null), // top alternatives per token; null = none
-    best_of: int(1).nullish(), // refused unless = n
-    suffix: z.string().nullish(), // refused unless empty
-  })
-  .superRefine((r, ctx) => {
-    refuseCommon(r, ctx);
-    if (r.best_of != null && r.best_of !== r.n) refuse(ctx, "best_of", `must equal n (${r.n}); best_of is not supported`);
-    if (r.suffix) refuse(ctx, "suffix", "must be empty (insertion is not supported)");
-  });
+export const completionRequest = refusingVendorFields(
+  z
+    .object({
+      ...common,
+      prompt: completionPrompt,
+      max_tokens: orDefault(int(0), 16), // completion tokens per choice; 16 as OpenAI; bounded by the context window
+      echo: orDefault(bool(), false), // prepend the prompt (and its logprobs) to each choice
+      logprobs: int(0, 20).nullish().transform((v) => v ?? null), // top alternatives per token; null = none
+      best_of: int(1).nullish(), // refused unless = n
+      suffix: z.string().nullish(), // refused unless empty
+    })
+    .superRefine((r, ctx) => {
+      refuseCommon(r, ctx);
+      if (r.best_of != null && r.best_of !== r.n) refuse(ctx, "best_of", `must equal n (${r.n}); best_of is not supported`);
+      if (r.suffix) refuse(ctx, "suffix", "must be empty (insertion is not supported)");
+    }),
+);
 export type CompletionRequest = z.infer<typeof completionRequest>;
 
 /** A content part; only text exists for a text-only model. */
@@ -159,35 +230,38 @@ export function messageText(message: Pick<ChatMessage, "content">): string {
  * (deprecated) are merged into `max_tokens`; null = up to the context window.
  * @example chatCompletionRequest.parse({ model: "tether-demo", messages: [{ role: "user", content: "hi" }] })
  */
-export const chatCompletionRequest = z
-  .object({
-    ...common,
-    messages: z.array(chatMessage, { error: (iss) => (iss.input === undefined ? "is required" : "must be an array of messages") }).min(1, {
-      error: "must contain at least one message",
-    }),
-    max_tokens: int(1).nullish(), // completion tokens per choice
-    max_completion_tokens: int(1).nullish(), // same; wins when both are sent and agree
-    logprobs: orDefault(bool(), false), // return the chosen tokens' log-probabilities
-    top_logprobs: int(0, 20).nullish(), // alternatives per token; needs logprobs: true
-    response_format: z.looseObject({ type: z.string() }).nullish(), // refused unless { type: "text" }
-    tool_choice: z.union([z.string(), z.looseObject({})]).nullish(), // ignored if "auto"/"none", else refused
-  })
-  .superRefine((r, ctx) => {
-    refuseCommon(r, ctx);
-    if (r.max_tokens != null && r.max_completion_tokens != null && r.max_tokens !== r.max_completion_tokens) {
-      refuse(ctx, "max_completion_tokens", `must equal max_tokens when both are sent (${r.max_completion_tokens} ≠ ${r.max_tokens})`);
-    }
-    if (r.top_logprobs != null && !r.logprobs) refuse(ctx, "top_logprobs", "needs logprobs: true");
-    if (r.response_format && r.response_format.type !== "text") {
-      refuse(ctx, "response_format", `must be { "type": "text" } (structured output is not supported; got type ${JSON.stringify(r.response_format.type)})`);
-    }
-    if (r.tool_choice != null && r.tool_choice !== "auto" && r.tool_choice !== "none") {
-      refuse(ctx, "tool_choice", 'must be "auto" or "none" (tool calling is not supported)');
-    }
-  })
-  .transform(({ max_completion_tokens, top_logprobs, ...r }) => ({
-    ...r,
-    max_tokens: max_completion_tokens ?? r.max_tokens ?? null,
-    top_logprobs: top_logprobs ?? 0,
-  }));
+export const chatCompletionRequest = refusingVendorFields(
+  z
+    .object({
+      ...common,
+      messages: z.array(chatMessage, { error: (iss) => (iss.input === undefined ? "is required" : "must be an array of messages") }).min(1, {
+        error: "must contain at least one message",
+      }),
+      max_tokens: int(1).nullish(), // completion tokens per choice
+      max_completion_tokens: int(1).nullish(), // same; wins when both are sent and agree
+      logprobs: orDefault(bool(), false), // return the chosen tokens' log-probabilities
+      top_logprobs: int(0, 20).nullish(), // alternatives per token; needs logprobs: true
+      response_format: z.looseObject({ type: z.string() }).nullish(), // refused unless { type: "text" }
+      tool_choice: z.union([z.string(), z.looseObject({})]).nullish(), // ignored if "auto"/"none", else refused
+    })
+    .superRefine((r, ctx) => {
+      refuseCommon(r, ctx);
+      if (r.max_tokens != null && r.max_completion_tokens != null && r.max_tokens !== r.max_completion_tokens) {
+        refuse(ctx, "max_completion_tokens", `must equal max_tokens when both are sent (${r.max_completion_tokens} ≠ ${r.max_tokens})`);
+      }
+      if (r.top_logprobs != null && !r.logprobs) refuse(ctx, "top_logprobs", "needs logprobs: true");
+      if (r.response_format && r.response_format.type !== "text") {
+        refuse(ctx, "response_format", `must be { "type": "text" } (structured output is not supported; got type ${JSON.stringify(r.response_format.type)})`);
+      }
+      if (r.tool_choice != null && r.tool_choice !== "auto" && r.tool_choice !== "none") {
+        refuse(ctx, "tool_choice", 'must be "auto" or "none" (tool calling is not supported)');
+      }
+    })
+    .transform(({ max_completion_tokens, top_logprobs, ...r }) => ({
+      ...r,
+      max_tokens: max_completion_tokens ?? r.max_tokens ?? null,
+      top_logprobs: top_logprobs ?? 0,
+    })),
+  { best_of: 1, echo: false },
+);
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
