@@ -11,6 +11,8 @@ import type { InferenceEngine } from "./engine/engine";
 import { GatewayMetrics } from "./observability/metrics";
 import { Scheduler } from "./scheduler";
 import type { DriftStore } from "./store/drift-store";
+import { pairProblems } from "./serving/served-policy";
+import { ServingSet } from "./serving/serving-set";
 
 export interface AppDeps {
   policy: InferenceEngine; // the served, fine-tuned checkpoint
@@ -44,6 +46,8 @@ export interface GatewayContext {
   logError: (message: string, error: unknown) => void;
   randomSeed: () => bigint;
   newRequestId: () => string;
+  /** What is served now (active, canary); requests lease their policy here (serving/serving-set.ts). */
+  serving: ServingSet;
 }
 
 function cryptoSeed(): bigint {
@@ -54,22 +58,11 @@ function cryptoSeed(): bigint {
 /** Validates the pair and derives the context; throws ConfigError on a mismatched pair or missing max_kl. */
 export function createContext(deps: AppDeps): GatewayContext {
   const { policy, reference, config } = deps;
-  const problems: string[] = [];
-  if (policy.info.vocabSize !== reference.info.vocabSize) {
-    problems.push(`reference: vocabulary size ${reference.info.vocabSize} differs from the policy's ${policy.info.vocabSize} (KL needs one vocabulary)`);
-  }
-  // The reference scores prompt + completion of every policy answer: it must see at least as far.
-  if (reference.info.contextWindow < policy.info.contextWindow) {
-    problems.push(`reference: context window ${reference.info.contextWindow} is shorter than the policy's ${policy.info.contextWindow} (it scores every policy answer)`);
-  }
-  const layers = policy.info.sketchLayers;
-  if (deps.sketch && layers.length > 0 && layers.join() !== deps.sketch.spec.layers.join()) {
-    problems.push(`sketch: the policy emits layers [${layers.join(", ")}] but sketch.json monitors [${deps.sketch.spec.layers.join(", ")}]`);
-  }
+  const problems = pairProblems(policy.info, reference.info, deps.sketch ?? null);
   if (problems.length) throw new ConfigError("gateway models", problems);
   const clock = deps.clock ?? systemClock;
   const info = policy.info;
-  return {
+  const ctx = {
     policy,
     reference,
     store: deps.store,
@@ -85,5 +78,7 @@ export function createContext(deps: AppDeps): GatewayContext {
     logError: deps.logError ?? ((message, error) => console.error(message, error)),
     randomSeed: deps.randomSeed ?? cryptoSeed,
     newRequestId: deps.newRequestId ?? (() => crypto.randomUUID().replace(/-/g, "")),
-  };
+  } as GatewayContext;
+  ctx.serving = new ServingSet(ctx, { id: info.id, engine: policy, evalReport: deps.evalReport ?? null, sketch: ctx.sketch });
+  return ctx;
 }

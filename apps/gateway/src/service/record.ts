@@ -14,6 +14,7 @@ export interface RequestMeta {
   id: string; // x-tether-request-id
   arrivedAt: number; // clock ms
   endpoint: "completions" | "chat.completions";
+  arm?: "active" | "canary"; // the traffic arm that served it (set once its policy is chosen)
 }
 
 /** Everything known when a request ends (plan/result/state are null when it failed before them). */
