@@ -11,6 +11,7 @@ import { errorResponse, HttpError } from "./http/errors";
 import type { AppEnv } from "./routes/env";
 import { chatRoute, completionsRoute } from "./routes/generation";
 import { opsRoutes } from "./routes/ops";
+import { adminRoutes } from "./admin/routes";
 
 export type { AppDeps } from "./context";
 
@@ -20,6 +21,7 @@ const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/v1\/chat\/completions$/, ["POST"]],
   [/^\/v1\/models(\/[^/]+)?$/, ["GET", "HEAD"]],
   [/^\/(healthz|readyz|metrics)$/, ["GET", "HEAD"]],
+  [/^\/admin\/(checkpoints(\/[^/]+)?|alerts|alerts\/stream|drift)$/, ["GET", "HEAD"]],
 ];
 
 function notFound(path: string, method: string): HttpError {
@@ -47,6 +49,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> & { context: GatewayConte
     c.res.headers.set("x-tether-request-id", c.get("requestId"));
   });
   opsRoutes(app, ctx);
+  adminRoutes(app, ctx);
   app.post("/v1/completions", completionsRoute(ctx));
   app.post("/v1/chat/completions", chatRoute(ctx));
   app.notFound((c) => {

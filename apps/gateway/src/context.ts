@@ -13,6 +13,9 @@ import { Scheduler } from "./scheduler";
 import type { DriftStore } from "./store/drift-store";
 import { pairProblems } from "./serving/served-policy";
 import { ServingSet } from "./serving/serving-set";
+import type { Db } from "@tether/db/create-db";
+import { bootstrapAuthenticator, type AdminAuthenticator } from "./admin/auth";
+import { AlertBus } from "./monitor/alert-bus";
 
 export interface AppDeps {
   policy: InferenceEngine; // the served, fine-tuned checkpoint
@@ -28,6 +31,10 @@ export interface AppDeps {
   randomSeed?: () => bigint;
   /** Request id; default a random UUID without dashes. */
   newRequestId?: () => string;
+  /** Admin bearer-token check; default the bootstrap token (config admin_token / TETHER_ADMIN_TOKEN). */
+  adminAuth?: AdminAuthenticator;
+  /** The drift log's database (drizzle, PGlite or PostgreSQL): alerts, windows rebuilt at start. Absent: in memory only. */
+  db?: Db | null;
 }
 
 export interface GatewayContext {
@@ -48,6 +55,10 @@ export interface GatewayContext {
   newRequestId: () => string;
   /** What is served now (active, canary); requests lease their policy here (serving/serving-set.ts). */
   serving: ServingSet;
+  adminAuth: AdminAuthenticator; // admin/auth.ts requireAdmin asks it
+  alerts: AlertBus; // alert lifecycle transitions (monitor/): SSE, webhooks, logs, metrics, auto-rollback
+  evalReport: EvalReport | null; // the served policy's eval.json
+  db: Db | null;
 }
 
 function cryptoSeed(): bigint {
@@ -78,6 +89,10 @@ export function createContext(deps: AppDeps): GatewayContext {
     logError: deps.logError ?? ((message, error) => console.error(message, error)),
     randomSeed: deps.randomSeed ?? cryptoSeed,
     newRequestId: deps.newRequestId ?? (() => crypto.randomUUID().replace(/-/g, "")),
+    adminAuth: deps.adminAuth ?? bootstrapAuthenticator(config.admin_token),
+    alerts: new AlertBus((e) => (deps.logError ?? console.error)("tether gateway: alert listener failed", e)),
+    evalReport: deps.evalReport ?? null,
+    db: deps.db ?? null,
   } as GatewayContext;
   ctx.serving = new ServingSet(ctx, { id: info.id, engine: policy, evalReport: deps.evalReport ?? null, sketch: ctx.sketch });
   return ctx;

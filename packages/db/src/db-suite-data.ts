@@ -27,7 +27,7 @@ export function makeRequest(id: string, createdAt: Date, minimal = false): NewRe
     ...required, endpoint: "chat.completions", policyId: "pol-1", referenceId: "ref-1", endUser: "ü-user 'quoted'",
     n: 2, promptTokens: 17, completionTokens: 64, guardMode: "soft", guardMaxKl: 0.1 + 0.2, guardCandidates: 4,
     guardMaxRounds: 3, rounds: 2, accepted: 2, fallback: "least_kl", klMean: 1e-300, queueMs: 0.25,
-    generateMs: 31.0625, guardMs: 4.75, errorCode: null,
+    generateMs: 31.0625, guardMs: 4.75, errorCode: null, arm: "canary",
   };
 }
 
@@ -89,7 +89,7 @@ export function defineRoundTripTests(ctx: SuiteContext): void {
     const gotReqs = await ctx.db.select().from(requests).orderBy(asc(requests.id));
     expect(gotReqs[0]).toEqual(reqs[0]);
     expect(gotReqs[0]?.guardMaxKl).toBe(0.1 + 0.2); // double precision, not real: no rounding
-    expect(gotReqs[1]).toMatchObject({ ...reqs[1], policyId: null, guardMode: null, fallback: null, klMean: null, n: 1, accepted: 0 });
+    expect(gotReqs[1]).toMatchObject({ ...reqs[1], arm: "active", policyId: null, guardMode: null, fallback: null, klMean: null, n: 1, accepted: 0 });
     const gotSamples = await ctx.db.select().from(driftSamples)
       .orderBy(asc(driftSamples.requestId), asc(driftSamples.candidate), asc(driftSamples.layer));
     expect(gotSamples).toEqual([...samples].sort((a, b) => a.requestId.localeCompare(b.requestId) || a.candidate - b.candidate || a.layer - b.layer));
@@ -146,7 +146,7 @@ export function defineWriteTests(ctx: SuiteContext): void {
     const [min] = await ctx.db.select().from(requests).where(eq(requests.id, "aw-min"));
     expect(min).toEqual({ ...minimal, policyId: null, referenceId: null, endUser: null, n: 1, promptTokens: 0,
       completionTokens: 0, guardMode: null, guardMaxKl: null, guardCandidates: null, guardMaxRounds: null, rounds: null,
-      accepted: 0, fallback: null, klMean: null, queueMs: null, generateMs: null, guardMs: null, errorCode: null });
+      accepted: 0, fallback: null, klMean: null, queueMs: null, generateMs: null, guardMs: null, errorCode: null, arm: "active" });
     const got = await ctx.db.select().from(driftSamples).orderBy(asc(driftSamples.round));
     expect(got.map((s) => s.klMax)).toEqual(special);
     expect(Object.is(got[3]!.klMax, -0)).toBe(true);

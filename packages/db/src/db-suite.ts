@@ -18,7 +18,7 @@ export interface SuiteOptions {
   fresh: boolean;
 }
 
-const TABLES = ["alerts", "checkpoints", "drift_samples", "promotions", "requests"];
+const TABLES = ["alerts", "checkpoints", "drift_samples", "promotions", "requests", "webhook_deliveries"];
 
 // Expected columns, written out independently of schema.ts: name, information_schema data_type, nullable.
 const T = "text";
@@ -42,7 +42,7 @@ const COLUMNS: Record<string, Array<[string, string, "YES" | "NO"]>> = {
     ["completion_tokens", I, "NO"], ["status", I, "NO"], ["guard_mode", T, "YES"], ["guard_max_kl", F, "YES"],
     ["guard_candidates", I, "YES"], ["guard_max_rounds", I, "YES"], ["rounds", I, "YES"], ["accepted", I, "NO"],
     ["fallback", T, "YES"], ["kl_mean", F, "YES"], ["queue_ms", F, "YES"], ["generate_ms", F, "YES"],
-    ["guard_ms", F, "YES"], ["total_ms", F, "NO"], ["error_code", T, "YES"],
+    ["guard_ms", F, "YES"], ["total_ms", F, "NO"], ["error_code", T, "YES"], ["arm", T, "NO"],
   ],
   drift_samples: [
     ["request_id", T, "NO"], ["created_at", TS, "NO"], ["round", I, "NO"], ["candidate", I, "NO"],
@@ -52,7 +52,14 @@ const COLUMNS: Record<string, Array<[string, string, "YES" | "NO"]>> = {
   alerts: [
     ["id", I, "NO"], ["rule", T, "NO"], ["state", T, "NO"], ["checkpoint_id", T, "YES"], ["since", TS, "NO"],
     ["resolved_at", TS, "YES"], ["value", F, "YES"], ["threshold", F, "YES"], ["details", "jsonb", "YES"],
-    ["updated_at", TS, "NO"],
+    ["updated_at", TS, "NO"], ["severity", T, "NO"], ["arm", T, "NO"], ["metric", T, "YES"], ["window", T, "YES"],
+    ["statistic", T, "YES"], ["comparison", T, "YES"], ["samples", I, "YES"], ["pending_since", TS, "YES"],
+    ["fired_at", TS, "YES"], ["dedupe_key", T, "YES"], ["event_seq", I, "NO"],
+  ],
+  webhook_deliveries: [
+    ["id", I, "NO"], ["url", T, "NO"], ["event", T, "NO"], ["event_seq", I, "NO"], ["alert_id", I, "YES"],
+    ["attempt", I, "NO"], ["status", I, "YES"], ["ok", "boolean", "NO"], ["error", T, "YES"], ["duration_ms", F, "NO"],
+    ["created_at", TS, "NO"],
   ],
 };
 
@@ -62,6 +69,7 @@ const PRIMARY_KEYS: Record<string, string[]> = {
   requests: ["created_at", "id"],
   drift_samples: ["created_at", "request_id", "round", "candidate", "layer"],
   alerts: ["id"],
+  webhook_deliveries: ["id"],
 };
 
 /**
@@ -88,7 +96,7 @@ export function defineDbSuite(name: string, makeHandle: () => Promise<DbHandle>,
     });
     beforeEach(async () => {
       // Safe on a shared, re-used PostgreSQL database: only our tables, emptied, identities reset.
-      await ctx.db.execute(sql`truncate table drift_samples, requests, promotions, alerts, checkpoints restart identity`);
+      await ctx.db.execute(sql`truncate table drift_samples, requests, promotions, alerts, webhook_deliveries, checkpoints restart identity`);
     });
 
     test("migrate is idempotent and creates exactly the expected tables, columns and keys", async () => {
@@ -147,8 +155,14 @@ export function defineDbSuite(name: string, makeHandle: () => Promise<DbHandle>,
         ctx.db.execute(sql`insert into checkpoints (id, kind, path, manifest) values ('x', 'bogus', '/x', '{}')`),
       ).rejects.toThrow();
       await expect(
-        ctx.db.execute(sql`insert into alerts (rule, state, since) values ('r', 'pending', now())`),
+        ctx.db.execute(sql`insert into alerts (rule, state, since) values ('r', 'silenced', now())`),
       ).rejects.toThrow();
+      await expect(
+        ctx.db.execute(sql`insert into requests (id, created_at, endpoint, model, status, total_ms, arm) values ('r', now(), 'completions', 'm', 200, 1, 'shadow')`),
+      ).rejects.toThrow();
+      // One open row per dedupe key (a restarted monitor re-opens it); resolved rows may repeat the key.
+      await ctx.db.execute(sql`insert into alerts (rule, state, since, dedupe_key) values ('r', 'resolved', now(), 'k'), ('r', 'firing', now(), 'k')`);
+      await expect(ctx.db.execute(sql`insert into alerts (rule, state, since, dedupe_key) values ('r', 'pending', now(), 'k')`)).rejects.toThrow();
       await ctx.db.execute(sql`insert into checkpoints (id, kind, path, manifest) values ('x', 'policy', '/x', '{}')`);
       const [row] = await selectRows<{ status: string }>(ctx.db, sql`select status from checkpoints where id = 'x'`);
       expect(row?.status).toBe("registered");

@@ -1,4 +1,4 @@
-// Drift-log schema (drizzle pg-core): checkpoints, promotions, requests, drift_samples, alerts, each next to its inferred types.
+// Drift-log schema (drizzle pg-core): checkpoints, promotions, requests, drift_samples, alerts, webhook_deliveries, each next to its inferred types.
 //
 // Conventions
 // - Small closed sets are `text` + a CHECK constraint (typed in TypeScript through `text({ enum })`), not
@@ -34,6 +34,7 @@ import { sql, type SQL } from "drizzle-orm";
 import {
   boolean,
   check,
+  uniqueIndex,
   doublePrecision,
   foreignKey,
   index,
@@ -52,7 +53,9 @@ export const promotionActions = ["promote", "canary", "rollback"] as const;
 export const endpoints = ["completions", "chat.completions"] as const;
 export const guardModes = ["hard", "soft"] as const;
 export const fallbacks = ["reference", "least_kl", "reject"] as const;
-export const alertStates = ["firing", "resolved"] as const;
+export const alertStates = ["pending", "firing", "resolved"] as const;
+export const trafficArms = ["active", "canary"] as const;
+export const alertSeverities = ["warning", "critical"] as const;
 
 /** `column IN ('a', 'b')` for a CHECK constraint; values are our own literals, inlined because DDL takes no parameters. */
 function oneOf(column: AnyPgColumn, values: readonly string[]): SQL {
@@ -163,6 +166,7 @@ export const requests = pgTable(
     guardMs: doublePrecision("guard_ms"),
     totalMs: doublePrecision("total_ms").notNull(),
     errorCode: text("error_code"), // OpenAI error code when status >= 400
+    arm: text("arm", { enum: trafficArms }).notNull().default("active"), // traffic arm that served it (promotions: canary)
   },
   (t) => [
     primaryKey({ name: "requests_pkey", columns: [t.createdAt, t.id] }),
@@ -171,6 +175,7 @@ export const requests = pgTable(
     check("requests_endpoint_check", oneOf(t.endpoint, endpoints)),
     check("requests_guard_mode_check", oneOf(t.guardMode, guardModes)),
     check("requests_fallback_check", oneOf(t.fallback, fallbacks)),
+    check("requests_arm_check", oneOf(t.arm, trafficArms)),
     check("requests_counts_check", sql`${t.n} >= 1 and ${t.promptTokens} >= 0 and ${t.completionTokens} >= 0`),
   ],
 );
@@ -204,7 +209,12 @@ export const driftSamples = pgTable(
 export type DriftSample = typeof driftSamples.$inferSelect;
 export type NewDriftSample = typeof driftSamples.$inferInsert;
 
-/** Alert instances: a rule fires (state 'firing'), later resolves; updated in place. */
+/**
+ * Alert instances (apps/gateway/src/monitor): a rule's condition holds (pending), holds for the rule's
+ * `for` duration (firing), then clears past the hysteresis band (resolved); the row is updated in place
+ * at each transition with the values that caused it. At most one open (pending or firing) row per
+ * dedupe_key (rule + checkpoint + arm): a restarted gateway re-opens that row instead of adding another.
+ */
 export const alerts = pgTable(
   "alerts",
   {
@@ -212,21 +222,57 @@ export const alerts = pgTable(
     rule: text("rule").notNull(),
     state: text("state", { enum: alertStates }).notNull(),
     checkpointId: text("checkpoint_id"), // no FK: the served checkpoint may not be registered
-    since: timestamptz("since").notNull(), // when it started firing
+    since: timestamptz("since").notNull(), // when the row opened (= pending_since for monitor rows)
     resolvedAt: timestamptz("resolved_at"),
-    value: doublePrecision("value"), // observed value of the rule's metric
-    threshold: doublePrecision("threshold"),
+    value: doublePrecision("value"), // observed value of the rule's metric at the last transition
+    threshold: doublePrecision("threshold"), // resolved threshold (reference-relative specs made concrete)
     details: jsonb("details"),
     updatedAt: timestamptz("updated_at")
       .notNull()
       .defaultNow()
       .$onUpdate(() => new Date()),
+    severity: text("severity", { enum: alertSeverities }).notNull().default("warning"),
+    arm: text("arm", { enum: trafficArms }).notNull().default("active"),
+    metric: text("metric"), // kl_mean, kl_max, rejection_rate, … (monitor/rules.ts)
+    window: text("window"), // 1m, 5m, 1h
+    statistic: text("statistic"), // mean, p50, p95, p99, max, rate
+    comparison: text("comparison"), // >, >=, <, <=
+    samples: integer("samples"), // observations in the window at the last transition
+    pendingSince: timestamptz("pending_since"),
+    firedAt: timestamptz("fired_at"),
+    dedupeKey: text("dedupe_key"), // rule|checkpoint|arm; unique among open rows
+    eventSeq: integer("event_seq").notNull().default(0), // SSE event id of the row's last transition
   },
   (t) => [
     check("alerts_state_check", oneOf(t.state, alertStates)),
+    check("alerts_severity_check", oneOf(t.severity, alertSeverities)),
+    check("alerts_arm_check", oneOf(t.arm, trafficArms)),
     index("alerts_state_since_idx").on(t.state, t.since),
     index("alerts_rule_idx").on(t.rule, t.checkpointId),
+    index("alerts_event_seq_idx").on(t.eventSeq),
+    uniqueIndex("alerts_open_dedupe_idx").on(t.dedupeKey).where(sql`state in ('pending', 'firing')`),
   ],
 );
 export type Alert = typeof alerts.$inferSelect;
 export type NewAlert = typeof alerts.$inferInsert;
+
+/** One row per webhook delivery attempt of an alert event (the delivery log). */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    url: text("url").notNull(),
+    event: text("event").notNull(), // alert.pending, alert.firing, alert.resolved
+    eventSeq: integer("event_seq").notNull(), // the alert event's SSE id
+    alertId: integer("alert_id"), // no FK: deliveries outlive pruned alerts
+    attempt: integer("attempt").notNull(), // 1-based
+    status: integer("status"), // HTTP status, null when no answer (timeout, refused)
+    ok: boolean("ok").notNull(),
+    error: text("error"), // why it failed, null when ok
+    durationMs: doublePrecision("duration_ms").notNull(),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (t) => [index("webhook_deliveries_created_at_idx").on(t.createdAt), index("webhook_deliveries_alert_idx").on(t.alertId)],
+);
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
+export type NewWebhookDelivery = typeof webhookDeliveries.$inferInsert;

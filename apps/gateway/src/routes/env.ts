@@ -3,5 +3,6 @@ export type AppEnv = {
   Variables: {
     requestId: string; // also the x-tether-request-id response header
     arrivedAt: number; // clock ms, before the body is read
+    adminName: string; // set by admin/auth.ts requireAdmin on /admin routes: the matched token's name
   };
 };

@@ -2,19 +2,21 @@
 // guard settings and outcome, timings, status) and one `drift_samples` row per scored candidate per
 // monitored layer (layer −1 when there is no sketch). created_at is the arrival time on both, so a replayed
 // batch has the same primary keys and a request and its samples share a partition.
-import type { NewRequest } from "@tether/db/schema";
+import type { NewRequest, trafficArms } from "@tether/db/schema";
 import type { GatewayContext } from "../context";
 import type { CandidateRecord } from "../guard/job";
 import type { DriftLogEntry, DriftSampleRow } from "../store/drift-store";
 import type { GenerationPlan } from "./plan";
 import type { RunResult, RunState } from "./run";
 
+export type TrafficArm = (typeof trafficArms)[number];
+
 /** Who asked for what, fixed when the request arrives. */
 export interface RequestMeta {
   id: string; // x-tether-request-id
   arrivedAt: number; // clock ms
   endpoint: "completions" | "chat.completions";
-  arm?: "active" | "canary"; // the traffic arm that served it (set once its policy is chosen)
+  arm?: TrafficArm; // traffic arm that serves it; unset = "active"
 }
 
 /** Everything known when a request ends (plan/result/state are null when it failed before them). */
@@ -96,6 +98,7 @@ export function driftLogEntry(ctx: GatewayContext, facts: RequestFacts): DriftLo
     guardMs: timings?.guardMs ?? null,
     totalMs: facts.endedAt - meta.arrivedAt,
     errorCode: facts.errorCode,
+    arm: facts.meta.arm ?? "active", // promotions route a share of traffic to a canary and set "canary"
   };
   const samples = (state?.ledger ?? []).flatMap(sampleRows);
   return { request, samples };

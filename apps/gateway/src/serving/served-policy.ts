@@ -47,6 +47,7 @@ export function servedContext(base: GatewayContext, policy: ServedPolicy): Gatew
     ...base,
     policy: policy.engine,
     sketch: policy.sketch,
+    evalReport: policy.evalReport,
     guardDefaults: driftGuardDefaults(base.config.drift_guard, policy.evalReport),
     chatTemplate: info.chatTemplate ? new ChatTemplate(info.chatTemplate, { bos_token: info.bosToken, eos_token: info.eosToken }) : null,
   };

@@ -31,7 +31,7 @@ export function makeEntry(prefix: string, i: number, candidates = 2, layers = 2)
       referenceId: "ref-1", endUser: i % 3 ? `user "${i}" ü ✓` : null, n: 1, promptTokens: 17 + i, completionTokens: 64,
       status: 200, guardMode: "soft", guardMaxKl: 0.1 + 0.2, guardCandidates: candidates, guardMaxRounds: 3, rounds: 1,
       accepted: 1, fallback: null, klMean: 1e-300, queueMs: 0.25, generateMs: 31.0625, guardMs: 4.75, totalMs: 40 + i,
-      errorCode: null,
+      errorCode: null, arm: i % 5 === 4 ? "canary" : "active",
     },
     samples,
   };
