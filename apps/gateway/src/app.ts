@@ -11,7 +11,9 @@ import { errorResponse, HttpError } from "./http/errors";
 import type { AppEnv } from "./routes/env";
 import { chatRoute, completionsRoute } from "./routes/generation";
 import { opsRoutes } from "./routes/ops";
+import { requireApiKey } from "./routes/api-keys";
 import { adminRoutes } from "./admin/routes";
+import { attachAutoRollback } from "./serving/auto-rollback";
 
 export type { AppDeps } from "./context";
 
@@ -21,6 +23,10 @@ const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/v1\/chat\/completions$/, ["POST"]],
   [/^\/v1\/models(\/[^/]+)?$/, ["GET", "HEAD"]],
   [/^\/(healthz|readyz|metrics)$/, ["GET", "HEAD"]],
+  [/^\/admin\/checkpoints$/, ["GET", "HEAD", "POST"]],
+  [/^\/admin\/checkpoints\/[^/]+\/promote$/, ["POST"]],
+  [/^\/admin\/rollback$/, ["POST"]],
+  [/^\/admin\/promotions$/, ["GET", "HEAD"]],
   [/^\/admin\/(checkpoints(\/[^/]+)?|alerts|alerts\/stream|drift)$/, ["GET", "HEAD"]],
 ];
 
@@ -48,8 +54,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> & { context: GatewayConte
     await next();
     c.res.headers.set("x-tether-request-id", c.get("requestId"));
   });
+  if (ctx.config.api_keys.length > 0) app.use("/v1/*", requireApiKey(ctx));
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);
+  if (ctx.registry) attachAutoRollback(ctx.registry, ctx.alerts);
   app.post("/v1/completions", completionsRoute(ctx));
   app.post("/v1/chat/completions", chatRoute(ctx));
   app.notFound((c) => {

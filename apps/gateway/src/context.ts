@@ -13,6 +13,9 @@ import { Scheduler } from "./scheduler";
 import type { DriftStore } from "./store/drift-store";
 import { pairProblems } from "./serving/served-policy";
 import { ServingSet } from "./serving/serving-set";
+import type { CheckpointLoader } from "./serving/checkpoint-loader";
+import { Registry, type ReferenceFacts } from "./serving/registry";
+import { RegistryStore } from "./serving/registry-store";
 import type { Db } from "@tether/db/create-db";
 import { bootstrapAuthenticator, type AdminAuthenticator } from "./admin/auth";
 import { AlertBus } from "./monitor/alert-bus";
@@ -35,6 +38,8 @@ export interface AppDeps {
   adminAuth?: AdminAuthenticator;
   /** The drift log's database (drizzle, PGlite or PostgreSQL): alerts, windows rebuilt at start. Absent: in memory only. */
   db?: Db | null;
+  /** Checkpoint registry (promotions): how to open checkpoints (Node: serving/node-loader.ts) and the reference's facts. Needs db. */
+  checkpoints?: { loader: CheckpointLoader; reference: ReferenceFacts };
 }
 
 export interface GatewayContext {
@@ -55,6 +60,8 @@ export interface GatewayContext {
   newRequestId: () => string;
   /** What is served now (active, canary); requests lease their policy here (serving/serving-set.ts). */
   serving: ServingSet;
+  /** Checkpoint registry and promotions; null without a database and checkpoint loader (admin POSTs answer 501). */
+  registry: Registry | null;
   adminAuth: AdminAuthenticator; // admin/auth.ts requireAdmin asks it
   alerts: AlertBus; // alert lifecycle transitions (monitor/): SSE, webhooks, logs, metrics, auto-rollback
   evalReport: EvalReport | null; // the served policy's eval.json
@@ -95,5 +102,6 @@ export function createContext(deps: AppDeps): GatewayContext {
     db: deps.db ?? null,
   } as GatewayContext;
   ctx.serving = new ServingSet(ctx, { id: info.id, engine: policy, evalReport: deps.evalReport ?? null, sketch: ctx.sketch });
+  ctx.registry = deps.db && deps.checkpoints ? new Registry(ctx, new RegistryStore(deps.db), deps.checkpoints.loader, deps.checkpoints.reference) : null;
   return ctx;
 }

@@ -5,11 +5,16 @@ import type { GatewayContext } from "../context";
 import type { AppEnv } from "../routes/env";
 import { requireAdmin } from "./auth";
 import { checkpointRoutes } from "./checkpoints";
+import { promotionRoutes } from "./promotions";
 
 /** Method and an example path of each admin route (a `:param` filled with a sample value). */
 export const ADMIN_ROUTES: ReadonlyArray<{ method: "GET" | "POST"; path: string }> = [
   { method: "GET", path: "/admin/checkpoints" },
   { method: "GET", path: "/admin/checkpoints/some-id" },
+  { method: "POST", path: "/admin/checkpoints" },
+  { method: "POST", path: "/admin/checkpoints/some-id/promote" },
+  { method: "POST", path: "/admin/rollback" },
+  { method: "GET", path: "/admin/promotions" },
 ];
 
 /** Registers the middleware first: it guards every /admin path, also unknown ones (no route probing). */
@@ -17,4 +22,5 @@ export function adminRoutes(app: Hono<AppEnv>, ctx: GatewayContext): void {
   app.use("/admin/*", requireAdmin(ctx));
   app.use("/admin", requireAdmin(ctx));
   checkpointRoutes(app, ctx);
+  promotionRoutes(app, ctx);
 }
