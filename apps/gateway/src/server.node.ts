@@ -8,7 +8,8 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { extname, join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
 import { checkpoints, createDb, insertDriftBatch, migrate, type DbHandle } from "@tether/db";
@@ -17,6 +18,15 @@ import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/ga
 import { createApp } from "./app";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
+import { bootstrapAuthenticator } from "./admin/auth";
+import { namedTokenAuthenticator } from "./admin/named-tokens";
+import { registryId, tokenizerSha256 } from "./serving/checkpoint-loader";
+import { nodeCheckpointLoader } from "./serving/node-loader";
+import { RegistryStore } from "./serving/registry-store";
+import { startReplicaSync } from "./serving/replica-sync";
+import { withId } from "./serving/served-policy";
+
+const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
 
 export interface RunningGateway {
   url: string;
@@ -42,7 +52,7 @@ export async function readConfigFile(path: string | undefined): Promise<unknown>
 
 async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): Promise<void> {
   const rows = engines.map(({ checkpoint: c }) => ({
-    id: c.manifest.id,
+    id: registryId(c.manifest, sha256Hex), // as POST /admin/checkpoints names it
     kind: c.manifest.kind,
     parentId: c.manifest.parent_id,
     referenceId: c.manifest.reference_id,
@@ -68,14 +78,22 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   try {
     await migrate(handle);
     await registerCheckpoints(handle, [policy, reference]);
+    // The first start on an empty registry makes the configured policy active; afterwards the table decides.
+    await new RegistryStore(handle.db).activateIfNone(registryId(policy.checkpoint.manifest, sha256Hex));
   } catch (e) {
     await handle.close();
     throw e;
   }
   const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.log, spillDir: spillDirFor(config) });
   const app = createApp({
-    policy,
+    policy: withId(policy, registryId(policy.checkpoint.manifest, sha256Hex)),
     reference,
+    db: handle.db,
+    adminAuth: namedTokenAuthenticator(handle.db, bootstrapAuthenticator(config.admin_token)),
+    checkpoints: {
+      loader: nodeCheckpointLoader(config.promotion.checkpoint_root ?? dirname(resolve(config.policy)), { intraOpNumThreads: threads }),
+      reference: { id: reference.info.id, tokenizerSha256: tokenizerSha256(reference.checkpoint.manifest), sketch: reference.checkpoint.sketch },
+    },
     store,
     config,
     evalReport: policy.checkpoint.evalReport,
@@ -84,13 +102,19 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch,
   });
   let server: ServerType;
+  let stopSync = async () => {};
   try {
+    // Serve what the registry says is active (another replica may have promoted while this one was down).
+    await app.context.registry!.sync().catch((e: unknown) => log(`tether: serving ${config.policy}: the registry's active checkpoint cannot be loaded (${(e as Error).message})`));
+    stopSync = await startReplicaSync(app.context.registry!, handle.listen, config.promotion.sync_interval_ms);
     server = await new Promise<ServerType>((ready, fail) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ready(s));
       s.once("error", (e: NodeJS.ErrnoException) => fail(new Error(e.code === "EADDRINUSE" ? `port ${config.port} on ${config.host} is in use (set PORT)` : e.message)));
     });
   } catch (e) {
+    await stopSync();
     await store.close();
+    await app.context.serving.close();
     await Promise.all([policy.dispose(), reference.dispose()]);
     await handle.close();
     throw e;
@@ -106,7 +130,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-  log(`tether: serving ${app.context.modelName} on ${url} (policy ${config.policy}, reference ${config.reference}, drift log: ${handle.kind})`);
+  log(`tether: serving ${app.context.modelName} on ${url} (policy ${app.context.serving.state.active.id}, reference ${config.reference}, drift log: ${handle.kind})`);
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -121,7 +145,9 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         http.closeIdleConnections();
       });
       clearTimeout(deadline);
+      await stopSync();
       await store.close(); // flush; the rest stays in the spill file for the next start
+      await app.context.serving.close();
       await Promise.all([policy.dispose(), reference.dispose()]);
       await handle.close();
     })());

@@ -23,6 +23,11 @@ export interface CheckpointLoader {
   load(dir: string): Promise<LoadedCheckpoint>;
 }
 
+/** sha256 of tokenizer.json as the (verified) file list records it. */
+export function tokenizerSha256(manifest: Manifest): string {
+  return manifest.files[manifest.tokenizer.file]?.sha256 ?? manifest.tokenizer.sha256;
+}
+
 /**
  * Content-addressed registry id: the manifest id when it is one already (the trainer names checkpoints
  * `<kind>-<command>-<first 10 hex of the weights' sha256>`), else `<manifest id>-<first 10 hex of

@@ -5,7 +5,7 @@ import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { HttpError } from "../http/errors";
 import { OrtNodeEngine, type OrtNodeEngineOptions } from "../engine/ort-node";
-import { registryId, type CheckpointLoader, type LoadedCheckpoint } from "./checkpoint-loader";
+import { registryId, tokenizerSha256, type CheckpointLoader, type LoadedCheckpoint } from "./checkpoint-loader";
 import { withId } from "./served-policy";
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -42,7 +42,7 @@ export function nodeCheckpointLoader(root: string, options: OrtNodeEngineOptions
         engine: withId(engine, id),
         evalReport: c.evalReport,
         sketch: c.sketch,
-        tokenizerSha256: c.manifest.files["tokenizer.json"]?.sha256 ?? c.manifest.tokenizer.sha256,
+        tokenizerSha256: tokenizerSha256(c.manifest),
       };
     },
   };

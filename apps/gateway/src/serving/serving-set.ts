@@ -138,7 +138,7 @@ export class ServingSet {
       s.leaving = true;
       this.leaving.add(s);
     }
-    await Promise.all([...this.leaving].map((s) => s.settle((e) => this.base.logError("tether: releasing an engine", e))));
+    for (const s of [...this.leaving]) this.settle(s);
     await this.drained();
   }
 
