@@ -42,7 +42,9 @@ describe("checkpoint registry and promotion (demo engines, PGlite)", () => {
     registered.bad = policyVariant(root, "bad", BAD, { klMean: 2.5, retention: 0.95 });
     registered.tampered = tamperedCopy(root);
     registered.otherTokenizer = otherTokenizerCopy(root);
-    t = await promotionApp(root, { promotion: { kl_budget: 1.0, retention_floor: 0.9 } });
+    // Real traffic on the demo pair stays far below 50 nats/token: only the fed stream below fires the rule.
+    const rule = { name: "canary-kl-critical", metric: "kl_mean", window: "1m", statistic: "mean", comparison: ">", threshold: 50, min_samples: 20, severity: "critical", arm: "canary", auto_rollback: true } as const;
+    t = await promotionApp(root, { promotion: { kl_budget: 1.0, retention_floor: 0.9 }, alerts: { rules: [rule] } });
   }, 120_000);
   afterAll(async () => {
     await t?.close();
@@ -115,7 +117,7 @@ describe("checkpoint registry and promotion (demo engines, PGlite)", () => {
     expect(rows.every((r) => r.arm === "canary")).toBe(true);
   }, 300_000);
 
-  it("a critical alert firing on the canary rolls it back, recorded with the alert id", async () => {
+  it("a critical alert fired by the monitor on the canary arm rolls it back, recorded with the alert id", async () => {
     const canaryId = t.app.context.serving.state.canary!.id;
     const event = (arm: "active" | "canary", id: number): AlertEvent => ({
       seq: id, transition: "firing", at: Date.now(), autoRollback: true,
@@ -124,10 +126,18 @@ describe("checkpoint registry and promotion (demo engines, PGlite)", () => {
     t.app.context.alerts.publish(event("active", 41)); // the active arm is never rolled back automatically
     await new Promise((r) => setTimeout(r, 200));
     expect(t.app.context.serving.state.canary?.id).toBe(canaryId);
-    t.app.context.alerts.publish(event("canary", 42));
+    // The monitor sees canary requests whose kl_mean (500 nats/token) lifts the canary's 1-minute mean —
+    // which also holds the ~600 real canary requests above at ≈ 2.5 — past the rule's 50: (600·2.5 + 200·500)/800 ≈ 127.
+    const monitor = t.app.context.monitoring.monitor;
+    for (let i = 0; i < 200; i++) monitor.observe({ createdAt: new Date(), policyId: canaryId, arm: "canary", klMean: 500, totalMs: 5 }, []);
+    const events = [...(await monitor.evaluate()), ...(await monitor.evaluate())];
+    const fired = events.find((e) => e.transition === "firing");
+    expect(fired, JSON.stringify(events.map((e) => [e.transition, e.alert.rule, e.alert.value]))).toBeDefined();
+    expect(fired!.alert).toMatchObject({ rule: "canary-kl-critical", severity: "critical", arm: "canary", checkpoint_id: canaryId });
+    expect(fired!.autoRollback).toBe(true);
     for (let i = 0; i < 200 && t.app.context.serving.state.canary; i++) await new Promise((r) => setTimeout(r, 10));
     expect(t.app.context.serving.state.canary).toBeNull();
-    const [row] = await t.handle.db.select().from(promotions).where(eq(promotions.alertId, 42));
+    const [row] = await t.handle.db.select().from(promotions).where(eq(promotions.alertId, fired!.alert.id));
     expect(row).toMatchObject({ action: "rollback", actor: "auto-rollback", checkpointId: demoId, previousCheckpointId: canaryId });
     expect(((await (await admin("GET", `/admin/checkpoints/${canaryId}`)).json()) as { status: string }).status).toBe("retired");
   });

@@ -27,6 +27,7 @@ import { startReplicaSync } from "./serving/replica-sync";
 import { withId } from "./serving/served-policy";
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+import { startMonitoring } from "./monitor/monitoring";
 
 export interface RunningGateway {
   url: string;
@@ -88,19 +89,28 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const app = createApp({
     policy: withId(policy, registryId(policy.checkpoint.manifest, sha256Hex)),
     reference,
-    db: handle.db,
     adminAuth: namedTokenAuthenticator(handle.db, bootstrapAuthenticator(config.admin_token)),
     checkpoints: {
       loader: nodeCheckpointLoader(config.promotion.checkpoint_root ?? dirname(resolve(config.policy)), { intraOpNumThreads: threads }),
       reference: { id: reference.info.id, tokenizerSha256: tokenizerSha256(reference.checkpoint.manifest), sketch: reference.checkpoint.sketch },
     },
     store,
+    db: handle.db, // alerts persist there; the monitor rebuilds its windows from it
     config,
     evalReport: policy.checkpoint.evalReport,
     // The served policy's activations are scored against the REFERENCE's calibration statistics (the export
     // gives both checkpoints the same projections), so a percentile says how unlike the reference it looks.
     sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch,
   });
+  try {
+    await app.context.monitoring.start(); // windows from the last hour of the log, open alerts resumed
+  } catch (e) {
+    await store.close();
+    await Promise.all([policy.dispose(), reference.dispose()]);
+    await handle.close();
+    throw e;
+  }
+  const stopMonitoring = startMonitoring(app.context.monitoring, config.alerts.evaluate_interval_s, app.context.logError);
   let server: ServerType;
   let stopSync = async () => {};
   try {
@@ -113,6 +123,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     });
   } catch (e) {
     await stopSync();
+    stopMonitoring();
     await store.close();
     await app.context.serving.close();
     await Promise.all([policy.dispose(), reference.dispose()]);
@@ -136,6 +147,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      app.context.monitoring.streams.closeAll();
       for (const res of open) if (!res.headersSent) res.setHeader("connection", "close");
       const http = server as Server;
       // In-flight requests get the request deadline (plus a margin) to finish; then connections are cut.
@@ -146,6 +158,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       });
       clearTimeout(deadline);
       await stopSync();
+      stopMonitoring();
+      await app.context.monitoring.webhooks.close();
       await store.close(); // flush; the rest stays in the spill file for the next start
       await app.context.serving.close();
       await Promise.all([policy.dispose(), reference.dispose()]);

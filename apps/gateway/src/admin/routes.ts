@@ -4,6 +4,7 @@ import type { Hono } from "hono";
 import type { GatewayContext } from "../context";
 import type { AppEnv } from "../routes/env";
 import { requireAdmin } from "./auth";
+import { alertRoutes } from "./alerts";
 import { checkpointRoutes } from "./checkpoints";
 import { promotionRoutes } from "./promotions";
 
@@ -15,6 +16,9 @@ export const ADMIN_ROUTES: ReadonlyArray<{ method: "GET" | "POST"; path: string 
   { method: "POST", path: "/admin/checkpoints/some-id/promote" },
   { method: "POST", path: "/admin/rollback" },
   { method: "GET", path: "/admin/promotions" },
+  { method: "GET", path: "/admin/alerts" },
+  { method: "GET", path: "/admin/alerts/stream" },
+  { method: "GET", path: "/admin/drift" },
 ];
 
 /** Registers the middleware first: it guards every /admin path, also unknown ones (no route probing). */
@@ -23,4 +27,5 @@ export function adminRoutes(app: Hono<AppEnv>, ctx: GatewayContext): void {
   app.use("/admin", requireAdmin(ctx));
   checkpointRoutes(app, ctx);
   promotionRoutes(app, ctx);
+  alertRoutes(app, ctx);
 }

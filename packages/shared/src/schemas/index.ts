@@ -12,3 +12,4 @@ export * from "./openai-response";
 export * from "./openai-error";
 export * from "./sketch";
 export * from "./promotion";
+export * from "./alerts";
