@@ -9,7 +9,17 @@ import { PROMOTION_CHANNEL } from "./registry-store";
  * @example const stop = await startReplicaSync(registry, handle.listen, 1000); … await stop();
  */
 export async function startReplicaSync(registry: Registry, listen: DbHandle["listen"], intervalMs: number): Promise<() => Promise<void>> {
-  const resync = () => void registry.sync().catch((e: unknown) => registry.ctx.logError("tether: re-reading the serving set from the checkpoints table", e));
+  // A failure that repeats on every poll (the active checkpoint's directory is gone) is logged once.
+  let lastError: string | null = null;
+  const resync = () =>
+    void registry.sync().then(
+      () => void (lastError = null),
+      (e: unknown) => {
+        const message = (e as Error).message;
+        if (message !== lastError) registry.ctx.logError("tether: re-reading the serving set from the checkpoints table", e);
+        lastError = message;
+      },
+    );
   const unlisten = await listen(PROMOTION_CHANNEL, resync);
   const timer = setInterval(resync, intervalMs);
   (timer as { unref?: () => void }).unref?.();
