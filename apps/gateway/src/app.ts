@@ -12,7 +12,9 @@ import { errorResponse, HttpError } from "./http/errors";
 import type { AppEnv } from "./routes/env";
 import { chatRoute, completionsRoute } from "./routes/generation";
 import { opsRoutes } from "./routes/ops";
+import { requireApiKey } from "./routes/api-keys";
 import { adminRoutes } from "./admin/routes";
+import { attachAutoRollback } from "./serving/auto-rollback";
 
 export type { AppDeps } from "./context";
 
@@ -22,6 +24,10 @@ const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/v1\/chat\/completions$/, ["POST"]],
   [/^\/v1\/models(\/.+)?$/, ["GET", "HEAD"]],
   [/^\/(healthz|readyz|metrics)$/, ["GET", "HEAD"]],
+  [/^\/admin\/checkpoints$/, ["GET", "HEAD", "POST"]],
+  [/^\/admin\/checkpoints\/[^/]+\/promote$/, ["POST"]],
+  [/^\/admin\/rollback$/, ["POST"]],
+  [/^\/admin\/promotions$/, ["GET", "HEAD"]],
   [/^\/admin\/(checkpoints(\/[^/]+)?|alerts|alerts\/stream|drift)$/, ["GET", "HEAD"]],
 ];
 
@@ -58,8 +64,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> & { context: GatewayConte
   if (origins.length > 0) {
     app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, allowMethods: ["GET", "POST", "OPTIONS"], allowHeaders: ["content-type", "authorization"], exposeHeaders: ["x-tether-request-id"], maxAge: 600 }));
   }
+  if (ctx.config.api_keys.length > 0) app.use("/v1/*", requireApiKey(ctx));
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);
+  if (ctx.registry) attachAutoRollback(ctx.registry, ctx.alerts);
   app.post("/v1/completions", completionsRoute(ctx));
   app.post("/v1/chat/completions", chatRoute(ctx));
   app.notFound((c) => {

@@ -12,6 +12,11 @@ import { errorText, type Logger } from "./observability/log";
 import { GatewayMetrics } from "./observability/metrics";
 import { Scheduler } from "./scheduler";
 import type { DriftStore } from "./store/drift-store";
+import { pairProblems } from "./serving/served-policy";
+import { ServingSet } from "./serving/serving-set";
+import type { CheckpointLoader } from "./serving/checkpoint-loader";
+import { Registry, type ReferenceFacts } from "./serving/registry";
+import { RegistryStore } from "./serving/registry-store";
 import type { Db } from "@tether/db/create-db";
 import { bootstrapAuthenticator, type AdminAuthenticator } from "./admin/auth";
 import { AlertBus } from "./monitor/alert-bus";
@@ -39,6 +44,8 @@ export interface AppDeps {
   adminAuth?: AdminAuthenticator;
   /** The drift log's database (drizzle, PGlite or PostgreSQL): alerts, windows rebuilt at start. Absent: in memory only. */
   db?: Db | null;
+  /** Checkpoint registry (promotions): how to open checkpoints (Node: serving/node-loader.ts) and the reference's facts. Needs db. */
+  checkpoints?: { loader: CheckpointLoader; reference: ReferenceFacts };
   /** One structured (JSON) log line per alert transition; default console.log. */
   logLine?: (line: string) => void;
 }
@@ -61,6 +68,10 @@ export interface GatewayContext {
   logWarning: (line: string) => void;
   randomSeed: () => bigint;
   newRequestId: () => string;
+  /** What is served now (active, canary); requests lease their policy here (serving/serving-set.ts). */
+  serving: ServingSet;
+  /** Checkpoint registry and promotions; null without a database and checkpoint loader (admin POSTs answer 501). */
+  registry: Registry | null;
   adminAuth: AdminAuthenticator; // admin/auth.ts requireAdmin asks it
   alerts: AlertBus; // alert lifecycle transitions (monitor/): SSE, webhooks, logs, metrics, auto-rollback
   evalReport: EvalReport | null; // the served policy's eval.json
@@ -80,18 +91,7 @@ function cryptoSeed(): bigint {
 /** Validates the pair and derives the context; throws ConfigError on a mismatched pair or missing max_kl. */
 export function createContext(deps: AppDeps): GatewayContext {
   const { policy, reference, config } = deps;
-  const problems: string[] = [];
-  if (policy.info.vocabSize !== reference.info.vocabSize) {
-    problems.push(`reference: vocabulary size ${reference.info.vocabSize} differs from the policy's ${policy.info.vocabSize} (KL needs one vocabulary)`);
-  }
-  // The reference scores prompt + completion of every policy answer: it must see at least as far.
-  if (reference.info.contextWindow < policy.info.contextWindow) {
-    problems.push(`reference: context window ${reference.info.contextWindow} is shorter than the policy's ${policy.info.contextWindow} (it scores every policy answer)`);
-  }
-  const layers = policy.info.sketchLayers;
-  if (deps.sketch && layers.length > 0 && layers.join() !== deps.sketch.spec.layers.join()) {
-    problems.push(`sketch: the policy emits layers [${layers.join(", ")}] but sketch.json monitors [${deps.sketch.spec.layers.join(", ")}]`);
-  }
+  const problems = pairProblems(policy.info, reference.info, deps.sketch ?? null);
   if (problems.length) throw new ConfigError("gateway models", problems);
   const clock = deps.clock ?? systemClock;
   const info = policy.info;
@@ -102,7 +102,7 @@ export function createContext(deps: AppDeps): GatewayContext {
     config: config.alerts, policyId: info.id, evalReport: deps.evalReport ?? null, hasSketch: (deps.sketch ?? null) !== null,
     guardMaxKl: guardDefaults.maxKl, db: deps.db ?? null, bus: alerts, clock, logLine: deps.logLine ?? ((line) => console.log(line)), logError,
   });
-  return {
+  const ctx = {
     policy,
     reference,
     store: deps.store,
@@ -125,5 +125,8 @@ export function createContext(deps: AppDeps): GatewayContext {
     evalReport: deps.evalReport ?? null,
     db: deps.db ?? null,
     monitoring,
-  };
+  } as GatewayContext;
+  ctx.serving = new ServingSet(ctx, { id: info.id, engine: policy, evalReport: deps.evalReport ?? null, sketch: ctx.sketch });
+  ctx.registry = deps.db && deps.checkpoints ? new Registry(ctx, new RegistryStore(deps.db), deps.checkpoints.loader, deps.checkpoints.reference) : null;
+  return ctx;
 }

@@ -24,7 +24,7 @@ describe("openai npm client", () => {
 
   it("lists models and creates a completion with drift", async () => {
     const models = await client.models.list();
-    expect(models.data.map((m) => m.id)).toEqual(["tether-demo"]);
+    expect(models.data.map((m) => m.id)).toEqual(["tether-demo", "fake-policy"]); // the served name, then the checkpoint behind it
     const res = await client.completions.create({ model: "tether-demo", prompt: "1+1=", max_tokens: 5, seed: 1, logprobs: 2 });
     expect(res.object).toBe("text_completion");
     expect(res.choices[0]!.logprobs!.tokens!.join("")).toBe(res.choices[0]!.text);

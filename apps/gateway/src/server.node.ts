@@ -9,7 +9,8 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { extname, join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
 import { checkpoints, createDb, insertDriftBatch, migrate, type DbHandle } from "@tether/db";
@@ -19,6 +20,15 @@ import { createApp } from "./app";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { checkCheckpointDir, checkDataDir, checkPortFree, databaseProblem, nodeVersionProblem } from "./startup-checks";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
+import { bootstrapAuthenticator } from "./admin/auth";
+import { namedTokenAuthenticator } from "./admin/named-tokens";
+import { registryId, tokenizerSha256 } from "./serving/checkpoint-loader";
+import { nodeCheckpointLoader } from "./serving/node-loader";
+import { RegistryStore } from "./serving/registry-store";
+import { startReplicaSync } from "./serving/replica-sync";
+import { withId } from "./serving/served-policy";
+
+const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
 import { startMonitoring } from "./monitor/monitoring";
 import { lockDataDir } from "./store/data-dir-lock";
 import { jsonLogger, redact } from "./observability/log";
@@ -47,7 +57,7 @@ export async function readConfigFile(path: string | undefined): Promise<unknown>
 
 async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): Promise<void> {
   const rows = engines.map(({ checkpoint: c }) => ({
-    id: c.manifest.id,
+    id: registryId(c.manifest, sha256Hex), // as POST /admin/checkpoints names it
     kind: c.manifest.kind,
     parentId: c.manifest.parent_id,
     referenceId: c.manifest.reference_id,
@@ -88,6 +98,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   try {
     await migrate(handle);
     await registerCheckpoints(handle, [policy, reference]);
+    // The first start on an empty registry makes the configured policy active; afterwards the table decides.
+    await new RegistryStore(handle.db).activateIfNone(registryId(policy.checkpoint.manifest, sha256Hex));
   } catch (e) {
     await handle.close().catch(() => {});
     await Promise.all([policy.dispose(), reference.dispose()]);
@@ -99,8 +111,13 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const warn = (msg: string) => logger({ level: "warn", msg });
   const store = await BatchedDriftWriter.open({ write: (batch) => insertDriftBatch(handle.db, batch), log: config.drift_log, spillDir: spillDirFor(config), warn });
   const app = createApp({
-    policy,
+    policy: withId(policy, registryId(policy.checkpoint.manifest, sha256Hex)),
     reference,
+    adminAuth: namedTokenAuthenticator(handle.db, bootstrapAuthenticator(config.admin_token)),
+    checkpoints: {
+      loader: nodeCheckpointLoader(config.promotion.checkpoint_root ?? dirname(resolve(config.policy)), { intraOpNumThreads: threads }),
+      reference: { id: reference.info.id, tokenizerSha256: tokenizerSha256(reference.checkpoint.manifest), sketch: reference.checkpoint.sketch },
+    },
     store,
     db: handle.db, // alerts persist there; the monitor rebuilds its windows from it
     config,
@@ -120,14 +137,20 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   }
   const stopMonitoring = startMonitoring(app.context.monitoring, config.alerts.evaluate_interval_s, app.context.logError);
   let server: ServerType;
+  let stopSync = async () => {};
   try {
+    // Serve what the registry says is active (another replica may have promoted while this one was down).
+    await app.context.registry!.sync().catch((e: unknown) => log(`tether: serving ${config.policy}: the registry's active checkpoint cannot be loaded (${(e as Error).message})`));
+    stopSync = await startReplicaSync(app.context.registry!, handle.listen, config.promotion.sync_interval_ms);
     server = await new Promise<ServerType>((ready, fail) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => ready(s));
       s.once("error", (e: NodeJS.ErrnoException) => fail(new Error(e.code === "EADDRINUSE" ? `port ${config.port} on ${config.host} is in use (set PORT)` : e.message)));
     });
   } catch (e) {
+    await stopSync();
     stopMonitoring();
     await store.close();
+    await app.context.serving.close();
     await Promise.all([policy.dispose(), reference.dispose()]);
     await handle.close();
     unlock();
@@ -144,7 +167,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-  log(`tether: serving ${app.context.modelName} on ${url} (policy ${config.policy}, reference ${config.reference}, drift log: ${handle.kind})`);
+  log(`tether: serving ${app.context.modelName} on ${url} (policy ${app.context.serving.state.active.id}, reference ${config.reference}, drift log: ${handle.kind})`);
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -160,9 +183,11 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         http.closeIdleConnections();
       });
       clearTimeout(deadline);
+      await stopSync();
       stopMonitoring();
       await app.context.monitoring.webhooks.close();
       await store.close(); // flush; the rest stays in the spill file for the next start
+      await app.context.serving.close();
       await Promise.all([policy.dispose(), reference.dispose()]);
       await handle.close();
       unlock();

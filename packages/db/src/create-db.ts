@@ -19,6 +19,11 @@ export interface DbHandle {
   kind: "pglite" | "postgres";
   /** Human-readable target without credentials, e.g. "PostgreSQL 127.0.0.1:5432/test", "PGlite /srv/.tether/pgdata". */
   label: string;
+  /**
+   * LISTEN on a channel: `onPayload` gets each NOTIFY payload (PostgreSQL: from every connected process;
+   * PGlite: from this one). Resolves once listening, with a function that stops it.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Ends the client if createDb made it (a caller's client is left open). Idempotent. */
   close(): Promise<void>;
 }
@@ -82,24 +87,31 @@ function openPostgres(url: string): DbHandle {
 
 function wrapPglite(client: PGlite, label: string, owned: boolean): DbHandle {
   const db = drizzlePglite(client, { schema });
-  return handle(db, "pglite", label, async () => {
+  const listen = (channel: string, onPayload: (payload: string) => void) => client.listen(channel, onPayload);
+  return handle(db, "pglite", label, listen, async () => {
     if (owned && !client.closed) await client.close();
   });
 }
 
 function wrapPostgres(client: Sql, label: string, owned: boolean): DbHandle {
   const db = drizzlePostgres(client, { schema });
-  return handle(db, "postgres", label, async () => {
+  // postgres.js keeps one dedicated connection for all LISTENs and re-listens after a reconnect.
+  const listen = async (channel: string, onPayload: (payload: string) => void) => {
+    const { unlisten } = await client.listen(channel, onPayload);
+    return unlisten;
+  };
+  return handle(db, "postgres", label, listen, async () => {
     if (owned) await client.end({ timeout: 5 });
   });
 }
 
-function handle(db: Db, kind: DbHandle["kind"], label: string, end: () => Promise<void>): DbHandle {
+function handle(db: Db, kind: DbHandle["kind"], label: string, listen: DbHandle["listen"], end: () => Promise<void>): DbHandle {
   let closing: Promise<void> | undefined;
   return {
     db,
     kind,
     label,
+    listen,
     // Every caller of close() waits for the same shutdown, however often it is called.
     close: () => (closing ??= end()),
   };

@@ -106,6 +106,7 @@ export const promotions = pgTable(
     reason: text("reason"),
     actor: text("actor"), // who asked (admin token name)
     gate: jsonb("gate"), // eval.json gate results at decision time
+    alertId: integer("alert_id"), // the drift alert that triggered an automatic rollback; null otherwise
     createdAt: timestamptz("created_at").notNull().defaultNow(),
   },
   (t) => [
@@ -124,6 +125,16 @@ export const promotions = pgTable(
 );
 export type Promotion = typeof promotions.$inferSelect;
 export type NewPromotion = typeof promotions.$inferInsert;
+
+/** Named admin bearer tokens: only the sha256 of the secret is stored; revoked rows stay for the audit trail. */
+export const adminTokens = pgTable("admin_tokens", {
+  name: text("name").primaryKey(), // shown as the actor of promotions
+  sha256: text("sha256").notNull().unique(), // hex sha256 of the secret
+  createdAt: timestamptz("created_at").notNull().defaultNow(),
+  revokedAt: timestamptz("revoked_at"), // set by `token revoke`; a revoked token is refused (403)
+});
+export type AdminToken = typeof adminTokens.$inferSelect;
+export type NewAdminToken = typeof adminTokens.$inferInsert;
 
 /** One row per gateway request (partition-ready: PK (created_at, id), no FKs). */
 export const requests = pgTable(

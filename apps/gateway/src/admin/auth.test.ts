@@ -48,7 +48,8 @@ describe("admin auth", () => {
   test.each(ADMIN_ROUTES.filter((r) => r.path !== "/admin/alerts/stream"))("$method $path: the right token passes", async (route) => {
     const { app } = testApp({ config: { admin_token: TOKEN } });
     const res = await call(app, route, { authorization: `Bearer ${TOKEN}` });
-    expect([200, 404]).toContain(res.status); // 404: the sample :id does not exist
+    // 404: the sample :id does not exist; 501: registry writes need the Node server's database and loader
+    expect([200, 404, 501]).toContain(res.status);
     if (res.status === 404) expect((await res.json()).error.code).toBe("checkpoint_not_found");
   });
 

@@ -6,11 +6,16 @@ import type { AppEnv } from "../routes/env";
 import { requireAdmin } from "./auth";
 import { alertRoutes } from "./alerts";
 import { checkpointRoutes } from "./checkpoints";
+import { promotionRoutes } from "./promotions";
 
 /** Method and an example path of each admin route (a `:param` filled with a sample value). */
 export const ADMIN_ROUTES: ReadonlyArray<{ method: "GET" | "POST"; path: string }> = [
   { method: "GET", path: "/admin/checkpoints" },
   { method: "GET", path: "/admin/checkpoints/some-id" },
+  { method: "POST", path: "/admin/checkpoints" },
+  { method: "POST", path: "/admin/checkpoints/some-id/promote" },
+  { method: "POST", path: "/admin/rollback" },
+  { method: "GET", path: "/admin/promotions" },
   { method: "GET", path: "/admin/alerts" },
   { method: "GET", path: "/admin/alerts/stream" },
   { method: "GET", path: "/admin/drift" },
@@ -21,5 +26,6 @@ export function adminRoutes(app: Hono<AppEnv>, ctx: GatewayContext): void {
   app.use("/admin/*", requireAdmin(ctx));
   app.use("/admin", requireAdmin(ctx));
   checkpointRoutes(app, ctx);
+  promotionRoutes(app, ctx);
   alertRoutes(app, ctx);
 }

@@ -21,7 +21,7 @@ function generationRoute<S extends z.ZodType>(
   ctx: GatewayContext,
   endpoint: Endpoint,
   schema: S,
-  plan: (body: z.output<S>, raw: Record<string, unknown>) => GenerationPlan,
+  plan: (ctx: GatewayContext, body: z.output<S>, raw: Record<string, unknown>) => GenerationPlan,
 ): Handler {
   return async (c) => {
     const meta: RequestMeta = { id: c.get("requestId"), arrivedAt: c.get("arrivedAt"), endpoint };
@@ -31,10 +31,22 @@ function generationRoute<S extends z.ZodType>(
       const parsed = schema.safeParse(raw);
       if (!parsed.success) throw new HttpError(zodIssueToOpenAIError(parsed.error));
       model = (parsed.data as { model?: string }).model ?? null;
-      const planned = plan(parsed.data, raw as Record<string, unknown>);
+      // The request's policy is chosen once, here, and held until the request ends (serving/serving-set.ts).
+      const lease = ctx.serving.acquire({ user: (parsed.data as { user?: string | null }).user ?? null, model });
+      meta.arm = lease.arm;
+      let planned: GenerationPlan;
       try {
-        return warnUnknownChars(ctx, meta, planned, await serveGeneration(ctx, { request: c.req.raw, meta, model, plan: planned }));
+        planned = plan(lease.ctx, parsed.data, raw as Record<string, unknown>);
       } catch (error) {
+        lease.release();
+        throw error;
+      }
+      try {
+        const response = warnUnknownChars(lease.ctx, meta, planned, await serveGeneration(lease.ctx, { request: c.req.raw, meta, model, plan: planned, onEnd: lease.release }));
+        response.headers.set("x-tether-checkpoint", lease.checkpointId); // the checkpoint that actually served it
+        return response;
+      } catch (error) {
+        lease.release(); // idempotent: serveGeneration releases it itself unless it never started
         // Past planning, a ParameterError (NaN logits, a non-finite sketch row…) is an engine or model fault,
         // not the client's: it must surface as a logged 500, not as a 400 the client cannot fix.
         if (error instanceof ParameterError) throw new Error(`internal: ${error.message}`, { cause: error });
@@ -59,9 +71,9 @@ function warnUnknownChars(ctx: GatewayContext, meta: RequestMeta, plan: Generati
 }
 
 export function completionsRoute(ctx: GatewayContext): Handler {
-  return generationRoute(ctx, "completions", completionRequest, (body, raw) => planCompletion(ctx, body, raw));
+  return generationRoute(ctx, "completions", completionRequest, (served, body, raw) => planCompletion(served, body, raw));
 }
 
 export function chatRoute(ctx: GatewayContext): Handler {
-  return generationRoute(ctx, "chat.completions", chatCompletionRequest, (body) => planChat(ctx, body));
+  return generationRoute(ctx, "chat.completions", chatCompletionRequest, (served, body) => planChat(served, body));
 }

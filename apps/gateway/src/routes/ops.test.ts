@@ -4,11 +4,13 @@ import { describe, expect, it } from "vitest";
 import { post, testApp } from "../test-helpers";
 
 describe("read-only routes", () => {
-  it("lists the served model, and retrieves it by id", async () => {
+  it("lists the served name and the checkpoint behind it, and retrieves each by id", async () => {
     const { app } = testApp({ config: { model_name: "tether-demo" } });
     const list = modelList.parse(await (await app.request("/v1/models")).json());
-    expect(list.data).toEqual([{ id: "tether-demo", object: "model", created: expect.any(Number), owned_by: "tether" }]);
+    const card = { object: "model", created: expect.any(Number), owned_by: "tether" };
+    expect(list.data).toEqual([{ id: "tether-demo", ...card }, { id: "fake-policy", ...card }]);
     expect((await app.request("/v1/models/tether-demo")).status).toBe(200);
+    expect((await app.request("/v1/models/fake-policy")).status).toBe(200);
     expect((await app.request("/v1/models/other")).status).toBe(404);
     expect((await post(app, "/v1/completions", { model: "tether-demo", prompt: "a", max_tokens: 1 })).status).toBe(200);
   });

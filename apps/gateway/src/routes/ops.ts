@@ -9,8 +9,14 @@ import { HttpError } from "../http/errors";
 import type { AppEnv } from "./env";
 import { monitoringMetricLines } from "../observability/monitor-metrics";
 
-function modelCard(ctx: GatewayContext): ModelList["data"][number] {
-  return { id: ctx.modelName, object: "model", created: ctx.startedS, owned_by: "tether" };
+function modelCard(ctx: GatewayContext, id: string): ModelList["data"][number] {
+  return { id, object: "model", created: ctx.startedS, owned_by: "tether" };
+}
+
+/** The served name, then every checkpoint served under it now (active, canary): a request may name either. */
+function servedModels(ctx: GatewayContext): string[] {
+  const { active, canary } = ctx.serving.state;
+  return [...new Set([ctx.modelName, active.id, ...(canary ? [canary.id] : [])])];
 }
 
 function storeStatus(ctx: GatewayContext): { reachable: boolean; error: string | null } {
@@ -24,17 +30,17 @@ function storeStatus(ctx: GatewayContext): { reachable: boolean; error: string |
 
 /** Registers the read-only routes. */
 export function opsRoutes(app: Hono<AppEnv>, ctx: GatewayContext): void {
-  app.get("/v1/models", (c) => c.json({ object: "list", data: [modelCard(ctx)] } satisfies ModelList));
+  app.get("/v1/models", (c) => c.json({ object: "list", data: servedModels(ctx).map((id) => modelCard(ctx, id)) } satisfies ModelList));
   // `{.+}`: ids may hold slashes ("org/name", as Hugging Face repo ids), sent raw or as %2F
   app.get("/v1/models/:id{.+}", (c) => {
     const id = c.req.param("id");
-    if (id !== ctx.modelName) throw HttpError.of(404, `model ${JSON.stringify(id)} does not exist; this gateway serves ${JSON.stringify(ctx.modelName)}`, "model", "model_not_found");
-    return c.json(modelCard(ctx));
+    if (!servedModels(ctx).includes(id)) throw HttpError.of(404, `model ${JSON.stringify(id)} does not exist; this gateway serves ${JSON.stringify(ctx.modelName)}`, "model", "model_not_found");
+    return c.json(modelCard(ctx, id));
   });
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) => {
     const store = storeStatus(ctx);
-    const body = { status: store.reachable ? "ready" : "not_ready", policy: ctx.policy.info.id, reference: ctx.reference.info.id, store };
+    const body = { status: store.reachable ? "ready" : "not_ready", policy: ctx.serving.state.active.id, canary: ctx.serving.state.canary?.id ?? null, reference: ctx.reference.info.id, store };
     return c.json(body, store.reachable ? 200 : 503);
   });
   app.get("/metrics", (c) => {

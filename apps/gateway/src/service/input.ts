@@ -11,6 +11,8 @@ export interface ServeInput {
   meta: RequestMeta;
   model: string | null; // as the client sent it
   plan: GenerationPlan;
+  /** Called once when the request has ended, stream or not (releases its lease on the served policy). */
+  onEnd?: () => void;
 }
 
 /** id / created / model of the response. */

@@ -54,7 +54,8 @@ interface Common {
 }
 
 function checkCommon(ctx: GatewayContext, r: Common): { guard: ResolvedDriftGuard } {
-  if (r.model !== undefined && r.model !== ctx.modelName) {
+  // The served name, or the id of a served checkpoint (which pins the request to it).
+  if (r.model !== undefined && r.model !== ctx.modelName && r.model !== ctx.policy.info.id) {
     throw HttpError.of(404, `model ${JSON.stringify(r.model)} does not exist; this gateway serves ${JSON.stringify(ctx.modelName)}`, "model", "model_not_found");
   }
   const limits = ctx.config.limits;

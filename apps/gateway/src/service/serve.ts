@@ -45,6 +45,7 @@ export async function serveGeneration(ctx: GatewayContext, input: ServeInput): P
     if (!handedOff) {
       release?.();
       deadline.dispose();
+      input.onEnd?.();
     }
   }
 }

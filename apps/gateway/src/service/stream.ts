@@ -77,5 +77,6 @@ async function finishStream(
     s.release();
     s.deadline.dispose();
     s.sink.close();
+    input.onEnd?.();
   }
 }

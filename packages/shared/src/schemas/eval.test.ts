@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { formatPath, issueLines } from "./common";
-import { empiricalDistribution, evalReport, promotionGateFailures, promotionGates, quantileAt } from "./eval";
+import { empiricalDistribution, evalReport, promotionGateChecks, promotionGateFailures, promotionGates, quantileAt } from "./eval";
 import { policyEval } from "./test-fixtures";
 
 const problems = (value: unknown) =>
@@ -66,17 +66,25 @@ describe("promotionGateFailures", () => {
 
   it("passes a healthy policy under the default gates (retention ≥ 0.9)", () => {
     const gates = promotionGates.parse({});
-    expect(gates).toEqual({ require_eval: true, max_mean_token_kl: null, min_base_retention: 0.9, min_task_accuracy: null });
+    expect(gates).toEqual({ require_eval: true, kl_budget: null, retention_floor: 0.9, min_task_accuracy: null });
     expect(promotionGateFailures(ev, gates, expectIds)).toEqual([]);
   });
 
   it("lists every failed threshold and id mismatch", () => {
-    const gates = promotionGates.parse({ max_mean_token_kl: 0.01, min_base_retention: 0.95, min_task_accuracy: 0.7 });
+    const gates = promotionGates.parse({ kl_budget: 0.01, retention_floor: 0.95, min_task_accuracy: 0.7 });
     const failures = promotionGateFailures(ev, gates, { ...expectIds, referenceId: "ref-other" });
     expect(failures).toHaveLength(4);
     expect(failures[0]).toBe("eval.json: reference_id ref-small-s42-3f9a1c ≠ ref-other");
-    expect(failures[1]).toBe("kl.mean_token_kl 0.042 > max_mean_token_kl 0.01");
+    expect(failures[1]).toBe("kl.mean_token_kl 0.042 > kl_budget 0.01");
     expect(failures[3]).toBe("task.accuracy 0.61 < min_task_accuracy 0.7");
+  });
+
+  it("reports each gate's eval.json number next to its limit", () => {
+    const checks = promotionGateChecks(ev, promotionGates.parse({ kl_budget: 0.01, retention_floor: 0.5 }), expectIds);
+    const byGate = Object.fromEntries(checks.map((c) => [c.gate, c]));
+    expect(byGate.kl_budget).toMatchObject({ metric: "kl.mean_token_kl", value: 0.042, limit: 0.01, passed: false });
+    expect(byGate.retention_floor).toMatchObject({ metric: "base.retention", limit: 0.5, passed: true });
+    expect(byGate.checkpoint_id?.passed).toBe(true);
   });
 
   it("refuses a missing eval.json unless the gate does not require one", () => {

@@ -123,14 +123,61 @@ export const evalReport = z
   });
 export type EvalReport = z.infer<typeof evalReport>;
 
-/** Thresholds a policy must meet to be promoted; null = not checked. Lives in the gateway config. */
+/**
+ * Thresholds a policy must meet to be promoted; null = not checked. Lives in the gateway config under
+ * `promotion` (SPEC: promotion.kl_budget, promotion.retention_floor).
+ */
 export const promotionGates = z.strictObject({
   require_eval: z.boolean().default(true), // refuse a checkpoint without a valid eval.json (force overrides)
-  max_mean_token_kl: real({ value: 0, exclusive: true }).nullable().default(null), // nats/token
-  min_base_retention: real(0).nullable().default(0.9), // keep ≥ 90% of the reference's base accuracy
+  kl_budget: real({ value: 0, exclusive: true }).nullable().default(null), // max held-out kl.mean_token_kl, nats/token
+  retention_floor: real(0).nullable().default(0.9), // min base.retention: keep ≥ 90% of the reference's base accuracy
   min_task_accuracy: fraction.nullable().default(null),
 });
 export type PromotionGates = z.infer<typeof promotionGates>;
+
+/** One checked threshold: the eval.json number next to its configured limit. */
+export interface GateCheck {
+  gate: "kl_budget" | "retention_floor" | "min_task_accuracy" | "checkpoint_id" | "reference_id" | "eval";
+  metric: string; // eval.json field
+  value: number | string | null;
+  limit: number | string | null;
+  passed: boolean;
+  message: string;
+}
+
+/**
+ * Every configured gate on an eval.json, passed or not (the admin API shows both; audit rows keep them).
+ * @example promotionGateChecks(ev, gates, ids).filter((c) => !c.passed)
+ */
+export function promotionGateChecks(
+  ev: EvalReport | null,
+  gates: PromotionGates,
+  expect: { checkpointId: string; referenceId: string | null },
+): GateCheck[] {
+  if (!ev) {
+    return gates.require_eval ? [{ gate: "eval", metric: "eval.json", value: null, limit: "present and valid", passed: false, message: "eval.json: missing or invalid" }] : [];
+  }
+  const checks: GateCheck[] = [];
+  const same = (gate: "checkpoint_id" | "reference_id", value: string | null, limit: string | null) =>
+    checks.push({ gate, metric: gate, value, limit, passed: value === limit, message: `eval.json: ${gate} ${value} ≠ ${limit}` });
+  same("checkpoint_id", ev.checkpoint_id, expect.checkpointId);
+  same("reference_id", ev.reference_id, expect.referenceId);
+  const kl = ev.kl.mean_token_kl;
+  if (gates.kl_budget !== null) {
+    checks.push({ gate: "kl_budget", metric: "kl.mean_token_kl", value: kl, limit: gates.kl_budget, passed: kl <= gates.kl_budget, message: `kl.mean_token_kl ${kl} > kl_budget ${gates.kl_budget}` });
+  }
+  const retention = ev.base.retention;
+  if (gates.retention_floor !== null) {
+    const passed = retention >= gates.retention_floor;
+    checks.push({ gate: "retention_floor", metric: "base.retention", value: retention, limit: gates.retention_floor, passed, message: `base.retention ${retention} < retention_floor ${gates.retention_floor}` });
+  }
+  if (gates.min_task_accuracy !== null) {
+    const acc = ev.task?.accuracy ?? null;
+    const passed = acc !== null && acc >= gates.min_task_accuracy;
+    checks.push({ gate: "min_task_accuracy", metric: "task.accuracy", value: acc, limit: gates.min_task_accuracy, passed, message: `task.accuracy ${acc} < min_task_accuracy ${gates.min_task_accuracy}` });
+  }
+  return checks;
+}
 
 /**
  * The gate: one line per failed threshold; empty means the checkpoint may be promoted.
@@ -141,20 +188,7 @@ export function promotionGateFailures(
   gates: PromotionGates,
   expect: { checkpointId: string; referenceId: string | null },
 ): string[] {
-  if (!ev) return gates.require_eval ? ["eval.json: missing or invalid"] : [];
-  const failures: string[] = [];
-  if (ev.checkpoint_id !== expect.checkpointId) failures.push(`eval.json: checkpoint_id ${ev.checkpoint_id} ≠ ${expect.checkpointId}`);
-  if (ev.reference_id !== expect.referenceId) failures.push(`eval.json: reference_id ${ev.reference_id} ≠ ${expect.referenceId}`);
-  const kl = ev.kl.mean_token_kl;
-  if (gates.max_mean_token_kl !== null && kl > gates.max_mean_token_kl) {
-    failures.push(`kl.mean_token_kl ${kl} > max_mean_token_kl ${gates.max_mean_token_kl}`);
-  }
-  if (gates.min_base_retention !== null && ev.base.retention < gates.min_base_retention) {
-    failures.push(`base.retention ${ev.base.retention} < min_base_retention ${gates.min_base_retention}`);
-  }
-  if (gates.min_task_accuracy !== null) {
-    const acc = ev.task?.accuracy ?? null;
-    if (acc === null || acc < gates.min_task_accuracy) failures.push(`task.accuracy ${acc} < min_task_accuracy ${gates.min_task_accuracy}`);
-  }
-  return failures;
+  return promotionGateChecks(ev, gates, expect)
+    .filter((c) => !c.passed)
+    .map((c) => c.message);
 }

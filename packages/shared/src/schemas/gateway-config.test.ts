@@ -28,7 +28,7 @@ describe("gatewayConfig defaults", () => {
     expect(c.drift_guard).toMatchObject({ enabled: true, max_kl_percentile: 99, candidates: 4, max_rounds: 2, mode: "hard", fallback: "reference", allow_disable: false });
     expect(c.limits).toMatchObject({ max_n: 8, max_candidates: 8, max_body_bytes: 1048576, queue_size: 64, max_concurrent: 4 });
     expect(c.drift_log).toMatchObject({ batch_rows: 500, buffer_rows: 10000, durability: "fsync" });
-    expect(c.promotion.min_base_retention).toBe(0.9);
+    expect(c.promotion.retention_floor).toBe(0.9);
   });
 
   it("fills defaults inside a partly given section", () => {

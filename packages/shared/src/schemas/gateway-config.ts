@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { ConfigError, formatPath, int, issueLines, oneOf, real, text } from "./common";
 import { driftGuardConfig } from "./drift-guard";
-import { promotionGates } from "./eval";
+import { apiKeys, promotionConfig } from "./promotion";
 import { alertsConfig, ruleLabel } from "./alerts";
 
 const MiB = 1024 * 1024;
@@ -77,7 +77,8 @@ export const gatewayConfig = z.strictObject({
   limits: gatewayLimits.prefault({}),
   drift_log: driftLogConfig.prefault({}), // SPEC's name (was `log`)
   retention_days: int(1, 3650).default(30), // days of requests/drift_samples kept by the retention job
-  promotion: promotionGates.prefault({}), // thresholds on eval.json for /admin/checkpoints/:id/promote
+  promotion: promotionConfig.prefault({}), // eval.json gates of /admin/checkpoints/:id/promote, checkpoint root, replica sync
+  api_keys: apiKeys, // bearer keys accepted on /v1/* (none = open); never logged
   alerts: alertsConfig.prefault({}), // drift monitor: alert rules, webhooks, SSE limits (schemas/alerts.ts)
   cors: z
     .strictObject({

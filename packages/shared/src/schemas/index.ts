@@ -11,4 +11,5 @@ export * from "./openai";
 export * from "./openai-response";
 export * from "./openai-error";
 export * from "./sketch";
+export * from "./promotion";
 export * from "./alerts";
