@@ -5,39 +5,26 @@
 //
 // 1) config → 2) engines (manifests verified) → 3) database, migrations, checkpoint rows → 4) drift writer
 //    (replays spill files left by an earlier run) → 5) app + listen → 6) signals
-import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { extname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
 import { checkpoints, createDb, insertDriftBatch, migrate, type DbHandle } from "@tether/db";
 import { ConfigError } from "@tether/shared/schemas/common";
 import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { createApp } from "./app";
+import { driftLogTarget, readConfigFile } from "./config-file";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
+
+export { readConfigFile };
 
 export interface RunningGateway {
   url: string;
   config: GatewayConfig;
   /** Stop accepting, drain in-flight requests, flush the drift log, release engines and database. */
   close(): Promise<void>;
-}
-
-/** TETHER_CONFIG: a JSON file, or a .js/.ts module whose default export is the config object. */
-export async function readConfigFile(path: string | undefined): Promise<unknown> {
-  if (path === undefined || path === "") return undefined;
-  const full = resolve(path);
-  if ([".js", ".mjs", ".ts", ".mts"].includes(extname(full))) {
-    const mod = (await import(pathToFileURL(full).href)) as { default?: unknown };
-    return mod.default;
-  }
-  try {
-    return JSON.parse(readFileSync(full, "utf8"));
-  } catch (e) {
-    throw new ConfigError("gateway config", [`TETHER_CONFIG (${path}): ${(e as Error).message.split("\n")[0]}`]);
-  }
 }
 
 async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): Promise<void> {
@@ -64,7 +51,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     await policy.dispose();
     throw e;
   });
-  const handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
+  const handle = await createDb(driftLogTarget(config));
   try {
     await migrate(handle);
     await registerCheckpoints(handle, [policy, reference]);
