@@ -12,6 +12,7 @@ import type { AppEnv } from "./routes/env";
 import { chatRoute, completionsRoute } from "./routes/generation";
 import { opsRoutes } from "./routes/ops";
 import { adminRoutes } from "./admin/routes";
+import { dashboardRoutes } from "./dashboard/page";
 
 export type { AppDeps } from "./context";
 
@@ -22,6 +23,7 @@ const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/v1\/models(\/[^/]+)?$/, ["GET", "HEAD"]],
   [/^\/(healthz|readyz|metrics)$/, ["GET", "HEAD"]],
   [/^\/admin\/(checkpoints(\/[^/]+)?|alerts|alerts\/stream|drift)$/, ["GET", "HEAD"]],
+  [/^\/dashboard(\/assets\/[^/]+)?$/, ["GET", "HEAD"]],
 ];
 
 function notFound(path: string, method: string): HttpError {
@@ -50,6 +52,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> & { context: GatewayConte
   });
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);
+  dashboardRoutes(app, deps.dashboardAssets);
   app.post("/v1/completions", completionsRoute(ctx));
   app.post("/v1/chat/completions", chatRoute(ctx));
   app.notFound((c) => {

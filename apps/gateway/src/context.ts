@@ -14,6 +14,7 @@ import type { DriftStore } from "./store/drift-store";
 import type { Db } from "@tether/db/create-db";
 import { bootstrapAuthenticator, type AdminAuthenticator } from "./admin/auth";
 import { AlertBus } from "./monitor/alert-bus";
+import type { DashboardAssets } from "./dashboard/assets";
 
 export interface AppDeps {
   policy: InferenceEngine; // the served, fine-tuned checkpoint
@@ -33,6 +34,8 @@ export interface AppDeps {
   adminAuth?: AdminAuthenticator;
   /** The drift log's database (drizzle, PGlite or PostgreSQL): alerts, windows rebuilt at start. Absent: in memory only. */
   db?: Db | null;
+  /** The dashboard's files as text (dashboard/assets.ts); absent: no /dashboard. */
+  dashboardAssets?: DashboardAssets | null;
 }
 
 export interface GatewayContext {

@@ -15,6 +15,7 @@ import { ConfigError } from "@tether/shared/schemas/common";
 import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { createApp } from "./app";
 import { driftLogTarget, readConfigFile } from "./config-file";
+import { loadDashboardAssets } from "./dashboard/assets.node";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
 
@@ -69,6 +70,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     // The served policy's activations are scored against the REFERENCE's calibration statistics (the export
     // gives both checkpoints the same projections), so a percentile says how unlike the reference it looks.
     sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch,
+    dashboardAssets: loadDashboardAssets(),
   });
   let server: ServerType;
   try {
