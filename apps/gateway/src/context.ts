@@ -15,6 +15,7 @@ import type { Db } from "@tether/db/create-db";
 import { bootstrapAuthenticator, type AdminAuthenticator } from "./admin/auth";
 import { AlertBus } from "./monitor/alert-bus";
 import type { DashboardAssets } from "./dashboard/assets";
+import { createMonitoring, type Monitoring } from "./monitor/monitoring";
 
 export interface AppDeps {
   policy: InferenceEngine; // the served, fine-tuned checkpoint
@@ -36,6 +37,8 @@ export interface AppDeps {
   db?: Db | null;
   /** The dashboard's files as text (dashboard/assets.ts); absent: no /dashboard. */
   dashboardAssets?: DashboardAssets | null;
+  /** One structured (JSON) log line per alert transition; default console.log. */
+  logLine?: (line: string) => void;
 }
 
 export interface GatewayContext {
@@ -58,6 +61,7 @@ export interface GatewayContext {
   alerts: AlertBus; // alert lifecycle transitions (monitor/): SSE, webhooks, logs, metrics, auto-rollback
   evalReport: EvalReport | null; // the served policy's eval.json
   db: Db | null;
+  monitoring: Monitoring; // windows, rules, alert store, webhooks, SSE hub (monitor/monitoring.ts)
 }
 
 function cryptoSeed(): bigint {
@@ -83,6 +87,13 @@ export function createContext(deps: AppDeps): GatewayContext {
   if (problems.length) throw new ConfigError("gateway models", problems);
   const clock = deps.clock ?? systemClock;
   const info = policy.info;
+  const logError = deps.logError ?? ((message: string, error: unknown) => console.error(message, error));
+  const guardDefaults = driftGuardDefaults(config.drift_guard, deps.evalReport ?? null);
+  const alerts = new AlertBus((e) => logError("tether gateway: alert listener failed", e));
+  const monitoring = createMonitoring({
+    config: config.alerts, policyId: info.id, evalReport: deps.evalReport ?? null, hasSketch: (deps.sketch ?? null) !== null,
+    guardMaxKl: guardDefaults.maxKl, db: deps.db ?? null, bus: alerts, clock, logLine: deps.logLine ?? ((line) => console.log(line)), logError,
+  });
   return {
     policy,
     reference,
@@ -90,18 +101,19 @@ export function createContext(deps: AppDeps): GatewayContext {
     config,
     clock,
     sketch: deps.sketch ?? null,
-    guardDefaults: driftGuardDefaults(config.drift_guard, deps.evalReport ?? null),
+    guardDefaults,
     modelName: config.model_name ?? info.id,
     chatTemplate: info.chatTemplate ? new ChatTemplate(info.chatTemplate, { bos_token: info.bosToken, eos_token: info.eosToken }) : null,
     scheduler: new Scheduler(config.limits.max_concurrent, config.limits.queue_size, () => clock.now()),
     metrics: new GatewayMetrics(),
     startedS: Math.floor(clock.now() / 1000),
-    logError: deps.logError ?? ((message, error) => console.error(message, error)),
+    logError,
     randomSeed: deps.randomSeed ?? cryptoSeed,
     newRequestId: deps.newRequestId ?? (() => crypto.randomUUID().replace(/-/g, "")),
     adminAuth: deps.adminAuth ?? bootstrapAuthenticator(config.admin_token),
-    alerts: new AlertBus((e) => (deps.logError ?? console.error)("tether gateway: alert listener failed", e)),
+    alerts,
     evalReport: deps.evalReport ?? null,
     db: deps.db ?? null,
+    monitoring,
   };
 }

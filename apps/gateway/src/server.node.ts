@@ -18,6 +18,7 @@ import { driftLogTarget, readConfigFile } from "./config-file";
 import { loadDashboardAssets } from "./dashboard/assets.node";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
+import { startMonitoring } from "./monitor/monitoring";
 
 export { readConfigFile };
 
@@ -65,6 +66,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     policy,
     reference,
     store,
+    db: handle.db, // alerts persist there; the monitor rebuilds its windows from it
     config,
     evalReport: policy.checkpoint.evalReport,
     // The served policy's activations are scored against the REFERENCE's calibration statistics (the export
@@ -72,6 +74,15 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch,
     dashboardAssets: loadDashboardAssets(),
   });
+  try {
+    await app.context.monitoring.start(); // windows from the last hour of the log, open alerts resumed
+  } catch (e) {
+    await store.close();
+    await Promise.all([policy.dispose(), reference.dispose()]);
+    await handle.close();
+    throw e;
+  }
+  const stopMonitoring = startMonitoring(app.context.monitoring, config.alerts.evaluate_interval_s, app.context.logError);
   let server: ServerType;
   try {
     server = await new Promise<ServerType>((ready, fail) => {
@@ -79,6 +90,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
       s.once("error", (e: NodeJS.ErrnoException) => fail(new Error(e.code === "EADDRINUSE" ? `port ${config.port} on ${config.host} is in use (set PORT)` : e.message)));
     });
   } catch (e) {
+    stopMonitoring();
     await store.close();
     await Promise.all([policy.dispose(), reference.dispose()]);
     await handle.close();
@@ -101,6 +113,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      app.context.monitoring.streams.closeAll();
       for (const res of open) if (!res.headersSent) res.setHeader("connection", "close");
       const http = server as Server;
       // In-flight requests get the request deadline (plus a margin) to finish; then connections are cut.
@@ -110,6 +123,8 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         http.closeIdleConnections();
       });
       clearTimeout(deadline);
+      stopMonitoring();
+      await app.context.monitoring.webhooks.close();
       await store.close(); // flush; the rest stays in the spill file for the next start
       await Promise.all([policy.dispose(), reference.dispose()]);
       await handle.close();

@@ -85,8 +85,8 @@ export class GatewayMetrics {
   );
   readonly klMean = new Histogram("tether_choice_kl_mean", "kl_mean (nats/token) of returned choices.", [0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3]);
 
-  /** Text exposition; gauges and the drift log's counters are read at scrape time. */
-  render(gauges: { queueDepth: number; inFlight: number }, log?: DriftStoreStats): string {
+  /** Text exposition; gauges and the drift log's counters are read at scrape time; `extra` = other families' lines. */
+  render(gauges: { queueDepth: number; inFlight: number }, log?: DriftStoreStats, extra: string[] = []): string {
     const gauge = (name: string, help: string, value: number, type = "gauge") => [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`];
     const logLines = log
       ? [
@@ -107,6 +107,7 @@ export class GatewayMetrics {
       ...gauge("tether_queue_depth", "Requests waiting for a decode slot.", gauges.queueDepth),
       ...gauge("tether_requests_in_flight", "Requests decoding now.", gauges.inFlight),
       ...logLines,
+      ...extra,
     ].join("\n") + "\n";
   }
 }

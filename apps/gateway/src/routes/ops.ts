@@ -7,6 +7,7 @@ import type { Hono } from "hono";
 import type { GatewayContext } from "../context";
 import { HttpError } from "../http/errors";
 import type { AppEnv } from "./env";
+import { monitoringMetricLines } from "../observability/monitor-metrics";
 
 function modelCard(ctx: GatewayContext): ModelList["data"][number] {
   return { id: ctx.modelName, object: "model", created: ctx.startedS, owned_by: "tether" };
@@ -36,7 +37,7 @@ export function opsRoutes(app: Hono<AppEnv>, ctx: GatewayContext): void {
     return c.json(body, store.reachable ? 200 : 503);
   });
   app.get("/metrics", (c) => {
-    const text = ctx.metrics.render({ queueDepth: ctx.scheduler.depth, inFlight: ctx.scheduler.active }, ctx.store.stats());
+    const text = ctx.metrics.render({ queueDepth: ctx.scheduler.depth, inFlight: ctx.scheduler.active }, ctx.store.stats(), monitoringMetricLines(ctx.monitoring, ctx.clock.now()));
     return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 }

@@ -1,4 +1,5 @@
-// The end of a generation request: the drift-log entry handed to the store, then metrics.
+// The end of a generation request: the drift-log entry handed to the store and the drift monitor's
+// windows (O(1); rules are evaluated on a timer, off the request path), then metrics.
 // store.record() normally enqueues in memory and returns at once (the database write leaves the request
 // path). Only while the memory buffer is full does it return a promise, settled once the entry is fsync'd
 // in a spill file: that is when the entry is safe, so the response waits for it. DriftLogFullError (thrown
@@ -37,6 +38,11 @@ function observe(ctx: GatewayContext, facts: RequestFacts): void {
  * @example await finishRequest(ctx, { meta, model, plan, result, state, status: 200, errorCode: null, endedAt: ctx.clock.now() });
  */
 export async function finishRequest(ctx: GatewayContext, facts: RequestFacts, options: { record?: boolean } = {}): Promise<void> {
-  if (options.record ?? true) await ctx.store.record(driftLogEntry(ctx, facts));
+  if (options.record ?? true) {
+    const entry = driftLogEntry(ctx, facts);
+    await ctx.store.record(entry);
+    // Only acknowledged entries reach the windows, so a restart rebuilds from the database exactly these.
+    ctx.monitoring.monitor.observe(entry.request, entry.samples);
+  }
   observe(ctx, facts);
 }

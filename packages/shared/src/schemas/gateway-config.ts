@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ConfigError, formatPath, int, issueLines, real, text } from "./common";
 import { driftGuardConfig } from "./drift-guard";
 import { promotionGates } from "./eval";
+import { alertsConfig, ruleLabel } from "./alerts";
 
 const MiB = 1024 * 1024;
 
@@ -71,6 +72,7 @@ export const gatewayConfig = z.strictObject({
   log: driftLogConfig.prefault({}),
   retention_days: int(1, 3650).default(30), // days of requests/drift_samples kept by the retention job
   promotion: promotionGates.prefault({}), // thresholds on eval.json for /admin/checkpoints/:id/promote
+  alerts: alertsConfig.prefault({}), // drift monitor: alert rules, webhooks, SSE limits (schemas/alerts.ts)
 });
 export type GatewayConfig = z.infer<typeof gatewayConfig>;
 export type GatewayConfigInput = z.input<typeof gatewayConfig>;
@@ -107,6 +109,12 @@ export function loadGatewayConfig(file: unknown, env: Record<string, string | un
   const result = gatewayConfig.safeParse(merged);
   if (result.success) return result.data;
   const rename = (path: readonly PropertyKey[]) => {
+    if (path[0] === "alerts" && path[1] === "rules" && typeof path[2] === "number") {
+      // name the rule, not only its index: `alerts.rules[2] ("kl-high").window: must be one of …`
+      const rules = (merged.alerts as { rules?: unknown } | undefined)?.rules;
+      const tail = formatPath(path.slice(3));
+      return `${formatPath(path.slice(0, 3))} (${ruleLabel(rules, path[2])})${tail === "" || tail.startsWith("[") ? tail : `.${tail}`}`;
+    }
     const name = fromEnv.get(String(path[0]));
     return name === undefined ? formatPath(path) : `${formatPath(path)} (${name})`;
   };

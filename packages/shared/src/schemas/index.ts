@@ -11,3 +11,4 @@ export * from "./openai";
 export * from "./openai-response";
 export * from "./openai-error";
 export * from "./sketch";
+export * from "./alerts";
