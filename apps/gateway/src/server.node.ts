@@ -15,7 +15,7 @@ import { ConfigError } from "@tether/shared/schemas/common";
 import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { createApp } from "./app";
 import { driftLogTarget, readConfigFile } from "./config-file";
-import { loadDashboardAssets } from "./dashboard/assets.node";
+import { loadDashboardAssets } from "./dashboard/node-assets";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
 import { startMonitoring } from "./monitor/monitoring";

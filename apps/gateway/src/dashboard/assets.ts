@@ -1,5 +1,5 @@
 // The dashboard's static files as strings, injected into the app (createApp deps) so the route never touches a
-// file system: the Node entry reads them at startup (assets.node.ts); a Worker entry imports the same files
+// file system: the Node entry reads them at startup (node-assets.ts); a Worker entry imports the same files
 // as text modules (wrangler `[[rules]] type = "Text"`).
 
 /** File name under /dashboard/assets/ → its text. */

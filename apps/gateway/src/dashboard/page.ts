@@ -30,7 +30,7 @@ export function dashboardHtml(version: string): string {
     <button data-window="1m" aria-pressed="false">1m</button><button data-window="5m" aria-pressed="true">5m</button><button data-window="1h" aria-pressed="false">1h</button>
   </div>
   <button class="btn" id="theme" title="switch between dark and light">◐</button>
-  <button class="btn" id="signout" hidden>Sign out</button>
+  <button class="btn" id="signout" title="forget the token in this tab" hidden>Sign out</button>
 </header>
 <section class="login panel" id="login" hidden>
   <h1>Admin token</h1>
@@ -44,10 +44,10 @@ export function dashboardHtml(version: string): string {
 <main id="app" hidden>
   <div class="tiles" id="tiles"></div>
   <div class="charts">
-    <section class="panel"><h2>KL to reference <span class="hint">nats/token · mean and p95 per bucket</span></h2><div class="chart" id="chart-kl"></div>
-      <div class="legend"><span><i style="border-color: var(--active)"></i>active</span><span><i style="border-color: var(--canary)"></i>canary</span><span><i class="dash" style="border-color: var(--muted)"></i>p95</span><span><i class="thr"></i>alert threshold</span></div></section>
-    <section class="panel"><h2>Guard rejection rate <span class="hint">refused candidates</span></h2><div class="chart" id="chart-rejection"></div></section>
-    <section class="panel"><h2>Activation sketch <span class="hint">p95 percentile vs reference</span></h2><div class="chart" id="chart-sketch"></div></section>
+    <section class="panel"><h2>KL to reference <span class="hint">nats/token</span></h2><div class="chart" id="chart-kl"></div>
+      <div class="legend"><span><i style="border-color: var(--active)"></i>active</span><span><i style="border-color: var(--canary)"></i>canary</span><span><i class="dash" style="border-color: var(--muted)"></i>p95</span><span><i class="thr"></i>threshold</span></div></section>
+    <section class="panel"><h2>Guard rejections <span class="hint">refused candidates</span></h2><div class="chart" id="chart-rejection"></div><div class="legend"><span><i style="border-color: var(--active)"></i>active</span><span><i style="border-color: var(--canary)"></i>canary</span></div></section>
+    <section class="panel"><h2>Activation sketch <span class="hint">p95 percentile of reference</span></h2><div class="chart" id="chart-sketch"></div><div class="legend"><span><i style="border-color: var(--active)"></i>active</span><span><i style="border-color: var(--canary)"></i>canary</span></div></section>
   </div>
   <div class="cols">
     <section class="panel"><h2>Alerts <span class="pill firing" id="alert-count"></span><span class="hint">pending → firing → resolved</span></h2><ul class="alerts" id="alerts"></ul></section>

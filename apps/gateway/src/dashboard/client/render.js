@@ -66,9 +66,9 @@ export function renderAlerts(root, alerts, flashId) {
         "li",
         { class: `alert${a.id === flashId ? " flash" : ""}`, "data-state": a.state, "data-id": a.id },
         h("span", { class: `pill ${a.state}` }, a.state),
-        h("span", { class: "rule", title: a.rule }, a.rule, " ", h("span", { class: "pill sev" }, a.severity)),
+        h("span", { class: "rule", title: a.rule }, a.rule),
         h("span", { class: "when", title: new Date(lastChange(a)).toISOString() }, fmt.ago(new Date(lastChange(a)).toISOString())),
-        h("span", { class: "cond" }, `${a.statistic}(${a.metric}, ${a.window}) = `, h("b", {}, fmt.kl(a.value)), ` ${a.comparison} ${fmt.kl(a.threshold)} · ${a.arm} · `, h("span", { class: "mono" }, a.checkpoint_id ?? "—"), ` · ${a.samples} samples`),
+        h("span", { class: "cond" }, h("span", { class: `pill sev ${a.severity}` }, a.severity), ` ${a.statistic}(${a.metric}, ${a.window}) = `, h("b", {}, fmt.kl(a.value)), ` ${a.comparison} ${fmt.kl(a.threshold)} · ${a.arm} · `, h("span", { class: "mono" }, a.checkpoint_id ?? "—"), ` · ${a.samples} samples`),
       ),
     ),
   );
