@@ -50,7 +50,7 @@ export function dashboardHtml(version: string): string {
     <section class="panel"><h2>Activation sketch <span class="hint">p95 percentile of reference</span></h2><div class="chart" id="chart-sketch"></div><div class="legend"><span><i style="border-color: var(--active)"></i>active</span><span><i style="border-color: var(--canary)"></i>canary</span></div></section>
   </div>
   <div class="cols">
-    <section class="panel"><h2>Alerts <span class="pill firing" id="alert-count"></span><span class="hint">pending → firing → resolved</span></h2><ul class="alerts" id="alerts"></ul></section>
+    <section class="panel"><h2>Alerts <span class="pill firing" id="alert-count" hidden></span><span class="hint">pending → firing → resolved</span></h2><ul class="alerts" id="alerts"></ul></section>
     <section class="panel"><h2>Checkpoints <span class="hint" id="budget"></span></h2><div class="ckpts" id="checkpoints"></div></section>
   </div>
 </main>

@@ -32,16 +32,13 @@ function approvedBudget(): { p50: number; p95: number; p99: number } {
 }
 
 /**
- * Rules that fire within seconds on a drifted policy and never on the approved one's typical traffic: the
- * 1-minute window's MEDIAN request above the approved policy's held-out p95 (a healthy policy has 5% of
- * requests there, so its median sits far below), after 20 requests, for 10 s.
+ * The rule that fires within a minute on a drifted policy: the 1-minute window's p95 request above the approved
+ * policy's held-out p99, i.e. more than 5% of requests drift past what only 1% of the approved policy's
+ * held-out requests reached (the gateway's default kl-mean-p95-high rule, on a 1-minute window and a 10-s
+ * for-duration so a newcomer need not wait five minutes), after 20 requests.
  */
-export function demoRules(budget: { p95: number; p99: number }): AlertRuleConfig[] {
-  const common = { window: "1m", comparison: ">", min_samples: 20, for: "10s", hysteresis: 0.1, arm: "any", auto_rollback: false } as const;
-  return [
-    { ...common, name: "demo-kl-median-over-budget", metric: "kl_mean", statistic: "p50", threshold: budget.p95, severity: "critical" },
-    { ...common, name: "demo-kl-p95-over-budget", metric: "kl_mean", statistic: "p95", threshold: budget.p99, severity: "warning" },
-  ];
+export function demoRules(budget: { p99: number }): AlertRuleConfig[] {
+  return [{ name: "demo-kl-p95-over-budget", metric: "kl_mean", window: "1m", statistic: "p95", comparison: ">", threshold: budget.p99, min_samples: 20, for: "10s", hysteresis: 0.1, severity: "warning", arm: "any", auto_rollback: false }];
 }
 
 /** Seeded arithmetic prompts in the demo models' format ("47+8=", "23*6="). */

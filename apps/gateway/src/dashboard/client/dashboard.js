@@ -105,7 +105,13 @@ function onAlert(alert) {
   state.alerts.set(alert.id, alert);
   renderAlerts($("alerts"), state.alerts, alert.id);
   showThreshold();
-  $("alert-count").textContent = String([...state.alerts.values()].filter((a) => a.state === "firing").length || "");
+  showCount();
+}
+
+function showCount() {
+  const firing = [...state.alerts.values()].filter((a) => a.state === "firing").length;
+  $("alert-count").textContent = `${firing} firing`;
+  $("alert-count").hidden = firing === 0;
 }
 
 // The KL chart shows the threshold of the KL rule that is firing or pending, else of the latest one.
@@ -147,6 +153,7 @@ async function start() {
     state.alerts = new Map(alerts.data.map((a) => [a.id, a]));
     renderAlerts($("alerts"), state.alerts);
     showThreshold();
+    showCount();
     await loadDrift();
   } catch (error) {
     return fail(error);
