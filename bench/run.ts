@@ -4,6 +4,7 @@ import { benchDecode } from "./decode";
 import { benchDecodePeer } from "./decode-peer";
 import { benchGateway } from "./gateway-overhead";
 import { benchGuard } from "./guard-overhead";
+import { benchMonitor } from "./monitor";
 import { benchTrain } from "./train-throughput";
 
 const BENCHES: Record<string, () => Promise<void>> = {
@@ -13,6 +14,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   "drift-log": () => benchDriftLog(),
   guard: () => benchGuard(),
   gateway: () => benchGateway(),
+  monitor: () => benchMonitor(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -18,6 +18,8 @@ export interface TestAppOptions {
   sketch?: SketchReference | null;
   /** Replace the engines (e.g. a failing subclass). */
   policyEngine?: FakeEngine;
+  /** Structured alert log lines (default: collected in the returned `logLines`). */
+  logLine?: (line: string) => void;
 }
 
 /** Engines that only emit printable text (no eos, no special tokens): text ↔ ids is exact. */
@@ -32,6 +34,7 @@ export function testApp(options: TestAppOptions = {}) {
   const reference = new FakeEngine({ id: "fake-reference", seed: 7, ...options.reference });
   const store = new MemoryDriftStore();
   const errors: unknown[] = [];
+  const logLines: string[] = [];
   const config = loadGatewayConfig({ drift_guard: { max_kl: 0.05, allow_disable: true }, ...options.config }, {});
   const app = createApp({
     policy,
@@ -42,8 +45,9 @@ export function testApp(options: TestAppOptions = {}) {
     sketch: options.sketch ?? null,
     logError: (_message, error) => void errors.push(error),
     randomSeed: () => 12345n,
+    logLine: options.logLine ?? ((line) => void logLines.push(line)),
   });
-  return { app, store, policy, reference, errors, config };
+  return { app, store, policy, reference, errors, config, logLines };
 }
 
 type App = ReturnType<typeof testApp>["app"];

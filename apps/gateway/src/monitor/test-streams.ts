@@ -1,9 +1,11 @@
 // Test-only: synthetic drift-log rows and a monitor over an in-memory alert store with a manual clock.
 import { alertRule, type AlertRuleConfig } from "@tether/shared/schemas/alerts";
+import type { z } from "zod";
 import { AlertBus, type AlertEvent } from "./alert-bus";
+import type { AlertStore } from "./alert-store";
 import { MemoryAlertStore } from "./memory-alert-store";
 import { DriftMonitor } from "./monitor";
-import type { RequestRowLike, SampleRowLike } from "./observation";
+import type { DriftLogEntry, DriftSampleRow } from "../store/drift-store";
 import { compileRule, type ReferenceStats } from "./rules";
 
 export interface SyntheticRequest {
@@ -19,39 +21,40 @@ export interface SyntheticRequest {
 }
 
 /** The request row and its samples (one per candidate and layer) as the gateway would log them. */
-export function syntheticRows(r: SyntheticRequest): { request: RequestRowLike & { id: string }; samples: Array<SampleRowLike & { round: number; candidate: number }> } {
+export function syntheticRows(r: SyntheticRequest, id = `r${r.at}-${r.klMean}`): DriftLogEntry {
   const layers = r.sketch ? r.sketch.map((_, i) => i) : [-1];
-  const samples: Array<SampleRowLike & { round: number; candidate: number }> = [];
+  const samples: DriftSampleRow[] = [];
   const candidates = (r.rejected ?? 0) + 1;
   for (let c = 0; c < candidates; c++) {
     const returned = c === candidates - 1;
     for (const layer of layers) {
       samples.push({
         round: 0, candidate: c, layer, choiceIndex: returned ? 0 : null, klMax: returned ? (r.klMax ?? 2 * r.klMean) : 9, accepted: returned,
+        klMean: returned ? r.klMean : 3, klSum: 10 * r.klMean, logRatio: 0,
         sketchPercentile: layer < 0 ? null : returned ? r.sketch![layer]! : 50,
       });
     }
   }
   return {
     request: {
-      id: `r${r.at}-${r.klMean}`, createdAt: new Date(r.at), policyId: r.checkpoint ?? "pol", arm: r.arm ?? "active", guardMode: "hard",
+      id, endpoint: "completions", model: "m", status: 200, createdAt: new Date(r.at), policyId: r.checkpoint ?? "pol", arm: r.arm ?? "active", guardMode: "hard",
       fallback: r.fallback ?? null, errorCode: null, klMean: r.klMean, totalMs: r.latencyMs ?? 10,
     },
     samples,
   };
 }
 
-export function rule(overrides: Partial<AlertRuleConfig> & Pick<AlertRuleConfig, "name">): AlertRuleConfig {
+export function rule(overrides: Partial<z.input<typeof alertRule>> & { name: string }): AlertRuleConfig {
   return alertRule.parse({ metric: "kl_mean", window: "1m", statistic: "mean", comparison: ">", threshold: 0.5, min_samples: 5, for: "30s", ...overrides });
 }
 
 /** A monitor with a manual clock; `events` collects everything published. */
-export function testMonitor(rules: AlertRuleConfig[], options: { store?: MemoryAlertStore; references?: ReferenceStats; now?: number } = {}) {
+export function testMonitor<S extends AlertStore = MemoryAlertStore>(rules: AlertRuleConfig[], options: { store?: S; references?: ReferenceStats; now?: number } = {}) {
   const clock = { t: options.now ?? 1_700_000_000_000, now() { return this.t; } };
   const bus = new AlertBus((e) => { throw e; });
   const events: AlertEvent[] = [];
   bus.subscribe((e) => events.push(e));
-  const store = options.store ?? new MemoryAlertStore();
+  const store = (options.store ?? new MemoryAlertStore()) as S;
   const errors: unknown[] = [];
   const monitor = new DriftMonitor({
     rules: rules.map(compileRule), references: () => options.references ?? { eval: null, guardMaxKl: null, hasSketch: true }, store, bus, clock,
