@@ -8,7 +8,7 @@ export type Cell = string | number | null;
 export function renderTable(header: string[], rows: Cell[][]): string {
   const text = rows.map((row) => row.map((c) => (c === null ? "—" : String(c))));
   // Right-align a column whose cells all read as numbers (12, 0.031, 4.2%, 18 ms).
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((row) => row[i] === null || /^-?[\d.]+(e-?\d+)?(%| ms)?$/.test(String(row[i]))));
+  const numeric = header.map((_, i) => rows.some((row) => row[i] !== null) && rows.every((row) => row[i] === null || /^-?[\d.]+(e-?\d+)?(%| ms)?$/.test(String(row[i]))));
   const widths = header.map((h, i) => Math.max(h.length, ...text.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells

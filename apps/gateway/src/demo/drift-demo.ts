@@ -129,11 +129,12 @@ export async function main(argv: string[], log: (line: string) => void = console
   const stop = new AbortController();
   let heavy = true;
   const load = traffic(gateway.url, JSON.parse(readFileSync(join(DRIFTED, "manifest.json"), "utf8")).id as string, 3, () => (heavy ? 0 : 500), stop.signal);
-  const shutdown = async () => {
+  // --exit-after-alert (tests) leaves nothing behind; an interactive run keeps its drift log for `npm run drift`.
+  const shutdown = async (keep: boolean) => {
     stop.abort();
     await load;
     await gateway.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
   };
   log(`drift:demo: serving models/demo/drifted against models/demo/reference on ${gateway.url}`);
   log(`drift:demo: budget from models/demo/policy/eval.json: held-out per-request KL p95 ${budget.p95.toFixed(3)}, p99 ${budget.p99.toFixed(3)} nats/token`);
@@ -145,23 +146,24 @@ export async function main(argv: string[], log: (line: string) => void = console
     alert = await firstFiring(gateway.url, token, stop.signal, log);
   } catch (e) {
     log(`drift:demo: no alert fired within ${timeoutS} s (${(e as Error).message})`);
-    await shutdown();
+    await shutdown(false);
     return 1;
   } finally {
     clearTimeout(timer);
   }
   log(`drift:demo: ALERT after ${((Date.now() - started) / 1000).toFixed(1)} s — ${describeAlert(alert)}`);
   log(`drift:demo: dashboard: ${gateway.url}/dashboard (paste the admin token above)`);
-  log(`drift:demo: drift log: TETHER_DATA_DIR=${dataDir} npm run drift -- summary   (after Ctrl-C: PGlite is single-process)`);
   if (values["exit-after-alert"]) {
-    await shutdown();
+    await shutdown(false);
     return 0;
   }
+  log(`drift:demo: after Ctrl-C, read its drift log with: TETHER_DATA_DIR=${dataDir} npm run drift -- summary`);
   heavy = false; // keep the charts moving at a gentle rate
   log("drift:demo: serving until Ctrl-C");
   await new Promise<void>((done) => process.once("SIGINT", () => done()));
   log("drift:demo: stopping");
-  await shutdown();
+  await shutdown(true);
+  log(`drift:demo: drift log kept in ${dataDir} (TETHER_DATA_DIR=${dataDir} npm run drift -- summary; delete it when done)`);
   return 0;
 }
 
