@@ -67,7 +67,7 @@ function versionOf(assets: DashboardAssets): string {
 
 /** Registers the page; without assets (an entry that did not load them) /dashboard answers 404 like any unknown route. */
 export function dashboardRoutes(app: Hono<AppEnv>, assets: DashboardAssets | null | undefined): void {
-  if (!assets) return;
+  if (!assets || Object.keys(assets).length === 0) return;
   const version = versionOf(assets);
   const html = dashboardHtml(version);
   const security = {
