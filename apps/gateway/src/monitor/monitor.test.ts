@@ -101,6 +101,15 @@ describe("alert lifecycle on synthetic streams", () => {
     expect(h.monitor.openCounts()).toEqual({ pending: 0, firing: 1 });
   });
 
+  test("thresholds per checkpoint follow setReferences (a canary's own eval.json)", async () => {
+    const h = testMonitor([rule({ name: "kl-high", for: "0s", min_samples: 1, threshold: { from: "sketch", percentile: 99 }, metric: "sketch_percentile", statistic: "max" })], { references: { eval: null, guardMaxKl: null, hasSketch: false } });
+    h.feed({ at: h.clock.t, klMean: 0.1, sketch: [99.5] });
+    h.clock.t += S;
+    expect(await h.monitor.evaluate()).toEqual([]); // no sketch.json: the rule skips this checkpoint
+    h.monitor.setReferences(() => ({ eval: null, guardMaxKl: null, hasSketch: true }));
+    expect((await h.monitor.evaluate()).map((e) => [e.transition, e.alert.threshold])).toEqual([["pending", 99], ["firing", 99]]);
+  });
+
   test("a restarted monitor re-opens the open alert (no second row) and resolves the same row", async () => {
     const first = testMonitor([rule({ name: "kl-high", for: "0s", min_samples: 1 })]);
     first.feed({ at: first.clock.t, klMean: 0.9 });

@@ -41,10 +41,23 @@ export class DriftMonitor {
   private evaluating: Promise<AlertEvent[]> | null = null;
   readonly transitions = new Map<string, number>(); // "firing|critical" → count, for /metrics
 
-  constructor(private readonly o: MonitorOptions) {}
+  private readonly o: MonitorOptions;
+
+  constructor(options: MonitorOptions) {
+    this.o = { ...options };
+  }
 
   get rules(): readonly AlertRule[] {
     return this.o.rules;
+  }
+
+  /**
+   * Where reference-relative thresholds come from per checkpoint (promotions: a canary's own eval.json).
+   * Thresholds are re-resolved at the next evaluation.
+   */
+  setReferences(references: (checkpointId: string) => ReferenceStats): void {
+    this.o.references = references;
+    this.thresholds.clear();
   }
 
   /** One logged request (its drift-log rows). O(1): a few counter and histogram updates per ring. */
