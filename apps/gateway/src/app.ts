@@ -15,6 +15,7 @@ import { opsRoutes } from "./routes/ops";
 import { requireApiKey } from "./routes/api-keys";
 import { adminRoutes } from "./admin/routes";
 import { attachAutoRollback } from "./serving/auto-rollback";
+import { dashboardRoutes } from "./dashboard/page";
 
 export type { AppDeps } from "./context";
 
@@ -29,6 +30,7 @@ const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/admin\/rollback$/, ["POST"]],
   [/^\/admin\/promotions$/, ["GET", "HEAD"]],
   [/^\/admin\/(checkpoints(\/[^/]+)?|alerts|alerts\/stream|drift)$/, ["GET", "HEAD"]],
+  [/^\/dashboard(\/assets\/[^/]+)?$/, ["GET", "HEAD"]],
 ];
 
 function notFound(path: string, method: string): HttpError {
@@ -68,6 +70,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> & { context: GatewayConte
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);
   if (ctx.registry) attachAutoRollback(ctx.registry, ctx.alerts);
+  dashboardRoutes(app, deps.dashboardAssets);
   app.post("/v1/completions", completionsRoute(ctx));
   app.post("/v1/chat/completions", chatRoute(ctx));
   app.notFound((c) => {

@@ -20,6 +20,7 @@ import { RegistryStore } from "./serving/registry-store";
 import type { Db } from "@tether/db/create-db";
 import { bootstrapAuthenticator, type AdminAuthenticator } from "./admin/auth";
 import { AlertBus } from "./monitor/alert-bus";
+import type { DashboardAssets } from "./dashboard/assets";
 import { createMonitoring, type Monitoring } from "./monitor/monitoring";
 
 export interface AppDeps {
@@ -46,6 +47,8 @@ export interface AppDeps {
   db?: Db | null;
   /** Checkpoint registry (promotions): how to open checkpoints (Node: serving/node-loader.ts) and the reference's facts. Needs db. */
   checkpoints?: { loader: CheckpointLoader; reference: ReferenceFacts };
+  /** The dashboard's files as text (dashboard/assets.ts); absent: no /dashboard. */
+  dashboardAssets?: DashboardAssets | null;
   /** One structured (JSON) log line per alert transition; default console.log. */
   logLine?: (line: string) => void;
 }

@@ -6,17 +6,18 @@
 // 0) checks that create nothing: Node version, port free, checkpoint dirs exist, data dir writable (startup-checks.ts)
 // 1) config → 2) engines (manifests verified) → 3) database, migrations, checkpoint rows → 4) drift writer
 //    (replays spill files left by an earlier run) → 5) app + listen → 6) signals
-import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
-import { dirname, extname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
 import { checkpoints, createDb, insertDriftBatch, migrate, type DbHandle } from "@tether/db";
 import { ConfigError } from "@tether/shared/schemas/common";
 import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { createApp } from "./app";
+import { driftLogTarget, readConfigFile } from "./config-file";
+import { loadDashboardAssets } from "./dashboard/node-assets";
 import { OrtNodeEngine } from "./engine/ort-node";
 import { checkCheckpointDir, checkDataDir, checkPortFree, databaseProblem, nodeVersionProblem } from "./startup-checks";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
@@ -33,26 +34,13 @@ import { startMonitoring } from "./monitor/monitoring";
 import { lockDataDir } from "./store/data-dir-lock";
 import { jsonLogger, redact } from "./observability/log";
 
+export { readConfigFile };
+
 export interface RunningGateway {
   url: string;
   config: GatewayConfig;
   /** Stop accepting, drain in-flight requests, flush the drift log, release engines and database. */
   close(): Promise<void>;
-}
-
-/** TETHER_CONFIG: a JSON file, or a .js/.ts module whose default export is the config object. */
-export async function readConfigFile(path: string | undefined): Promise<unknown> {
-  if (path === undefined || path === "") return undefined;
-  const full = resolve(path);
-  if ([".js", ".mjs", ".ts", ".mts"].includes(extname(full))) {
-    const mod = (await import(pathToFileURL(full).href)) as { default?: unknown };
-    return mod.default;
-  }
-  try {
-    return JSON.parse(readFileSync(full, "utf8"));
-  } catch (e) {
-    throw new ConfigError("gateway config", [`TETHER_CONFIG (${path}): ${(e as Error).message.split("\n")[0]}`]);
-  }
 }
 
 async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): Promise<void> {
@@ -90,7 +78,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   });
   let handle: DbHandle;
   try {
-    handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
+    handle = await createDb(driftLogTarget(config));
   } catch (e) {
     await Promise.all([policy.dispose(), reference.dispose()]);
     throw e;
@@ -126,6 +114,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     // The served policy's activations are scored against the REFERENCE's calibration statistics (the export
     // gives both checkpoints the same projections), so a percentile says how unlike the reference it looks.
     sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch,
+    dashboardAssets: loadDashboardAssets(),
   });
   try {
     await app.context.monitoring.start(); // windows from the last hour of the log, open alerts resumed

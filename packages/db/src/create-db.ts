@@ -7,6 +7,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres, { type Sql } from "postgres";
 import { type Db } from "./db";
+import { acquirePgliteLock } from "./pglite-lock";
 import * as schema from "./schema";
 
 export { selectRows, type Db } from "./db";
@@ -74,9 +75,23 @@ export async function createDb(target?: DbTarget): Promise<DbHandle> {
 }
 
 async function openPglite(dataDir: string | undefined): Promise<DbHandle> {
-  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir ?? "memory://");
-  return wrapPglite(client, dataDir === undefined ? "PGlite (in memory)" : `PGlite ${dataDir}`, true);
+  if (dataDir === undefined) return wrapPglite(await PGlite.create("memory://"), "PGlite (in memory)", true);
+  mkdirSync(dataDir, { recursive: true });
+  // PGlite has no lock of its own: a second process would open the same files and corrupt them.
+  const release = acquirePgliteLock(dataDir);
+  try {
+    const client = await PGlite.create(dataDir);
+    const handle = wrapPglite(client, `PGlite ${dataDir}`, true);
+    return { ...handle, close: once(() => handle.close().finally(release)) };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= fn());
 }
 
 function openPostgres(url: string): DbHandle {

@@ -15,6 +15,7 @@ import { parseTrainerConfig, type TrainerConfigInput } from "@tether/shared/sche
 import { exportCheckpoint } from "../commands/export";
 import { pretrain } from "../commands/pretrain";
 import { sft } from "../commands/sft";
+import { DRIFTED_RECIPE, trainDrifted } from "./train-drifted";
 
 export interface DemoRecipe {
   /** Output folder holding reference/ and policy/. */
@@ -55,5 +56,6 @@ export async function trainDemo(r: DemoRecipe, log: (line: string) => void = con
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const started = Date.now();
   const dirs = await trainDemo(DEMO_RECIPE);
+  await trainDrifted(DRIFTED_RECIPE); // models/demo/drifted (npm run drift:demo), from the reference just made
   console.error(`train:demo: wrote ${dirs.reference} and ${dirs.policy} in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
 }
