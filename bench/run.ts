@@ -5,9 +5,11 @@ import { benchDecodePeer } from "./decode-peer";
 import { benchGateway } from "./gateway-overhead";
 import { benchGuard } from "./guard-overhead";
 import { benchTrain } from "./train-throughput";
+import { profileTrain } from "./train-profile";
 
 const BENCHES: Record<string, () => Promise<void>> = {
   train: () => benchTrain(),
+  "train-profile": () => profileTrain(),
   decode: () => benchDecode(),
   "decode-peer": () => benchDecodePeer(),
   "drift-log": () => benchDriftLog(),
