@@ -10,9 +10,11 @@ import { benchMonitor } from "./monitor";
 import { benchTrain } from "./train-throughput";
 import { benchWorkerDecode } from "./worker-decode";
 import { benchWorkerLimits } from "./worker-limits";
+import { profileTrain } from "./train-profile";
 
 const BENCHES: Record<string, () => Promise<void>> = {
   train: () => benchTrain(),
+  "train-profile": () => profileTrain(),
   decode: () => benchDecode(),
   "decode-peer": () => benchDecodePeer(),
   "drift-log": () => benchDriftLog(),

@@ -26,13 +26,49 @@ export function mm(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return mmOp(a, b);
 }
 
+// Linear layer y = x·Wᵀ with W in [out, in]: the gradient reuses W and x as they are, so a step makes one
+// transpose per direction instead of four (mm over tf.transpose(W) would transpose W back and forth):
+//   ∂L/∂x = g·W                [N, out]·[out, in]
+//   ∂L/∂W = gᵀ·x               [out, N]·[N, in]
+const linearOp = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.matMul(x, tf.transpose(w)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const g = dy as tf.Tensor2D;
+      return [tf.matMul(g, sw), tf.matMul(tf.transpose(g), sx)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
+
 /**
  * y = x·Wᵀ (+ b) with W in Hugging Face/PyTorch layout [out, in].
  * @example linear(h, params.get("model.layers.0.self_attn.q_proj.weight")!, bias) // [N, in] → [N, out]
  */
 export function linear(x: tf.Tensor2D, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor2D {
-  const y = mm(x, tf.transpose(weight as tf.Tensor2D)); // [N, in]·[in, out] → [N, out]
+  const y = linearOp(x, weight as tf.Tensor2D); // [N, in]·[in, out] → [N, out]
   return bias ? tf.add(y, bias) : y;
+}
+
+// RMSNorm with its gradient in closed form (one kernel chain instead of autodiff through six ops).
+//   r = (mean(x²) + ε)^(−1/2),  x̂ = x·r,  y = x̂ ⊙ w
+//   ∂L/∂w = Σ_rows g ⊙ x̂ ;  ∂L/∂x = r·(g⊙w − x̂ · mean(g⊙w⊙x̂))        (∂r/∂x_j = −r³·x_j / n)
+function rmsNormOp(eps: number) {
+  return tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    const r = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)); // [N, 1]
+    const xHat = tf.mul(x, r);
+    save([xHat, r, w]);
+    return {
+      value: tf.mul(xHat, w),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sr, sw] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const gw = tf.mul(dy, sw);
+        const dx = tf.mul(sr, tf.sub(gw, tf.mul(sx, tf.mean(tf.mul(gw, sx), -1, true))));
+        return [dx, tf.sum(tf.mul(dy, sx), 0)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, w: tf.Tensor1D) => tf.Tensor2D;
 }
 
 /**
@@ -40,11 +76,31 @@ export function linear(x: tf.Tensor2D, weight: tf.Tensor, bias?: tf.Tensor): tf.
  * @example rmsNorm(x, params.get("model.norm.weight")!, 1e-6)
  */
 export function rmsNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor, eps: number): T {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), weight) as T;
+  const d = x.shape[x.rank - 1]!;
+  const y = rmsNormOp(eps)(tf.reshape(x, [-1, d]) as tf.Tensor2D, weight as tf.Tensor1D); // [..., d] -> [N, d]
+  return tf.reshape(y, x.shape) as T;
 }
 
-/** SiLU(x) = x·σ(x), the SwiGLU gate activation. */
-export function silu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(x, tf.sigmoid(x)) as T;
+// SwiGLU's gated product h = SiLU(a) ⊙ b = a·σ(a) ⊙ b with σ(a) computed once:
+//   ∂L/∂b = g ⊙ a·σ(a) ;  ∂L/∂a = g ⊙ b ⊙ σ(a)·(1 + a·(1 − σ(a)))
+const swigluOp = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  const s = tf.sigmoid(a);
+  const silu = tf.mul(a, s);
+  save([a, b, s, silu]);
+  return {
+    value: tf.mul(silu, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb, ss, sSilu] = saved as tf.Tensor2D[];
+      const dSilu = tf.add(ss, tf.mul(sSilu, tf.sub(1, ss!))); // σ + a·σ·(1 − σ)
+      return [tf.mul(tf.mul(dy, sb!), dSilu), tf.mul(dy, sSilu!)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * SwiGLU's gated product SiLU(gate) ⊙ up, [N, I] each.
+ * @example swiglu(linear(h, wGate), linear(h, wUp))
+ */
+export function swiglu(gate: tf.Tensor2D, up: tf.Tensor2D): tf.Tensor2D {
+  return swigluOp(gate, up);
 }

@@ -10,7 +10,7 @@
 //   logits = RMSNorm(x)·W_headᵀ                                      (W_head = E when tied)
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "./config";
-import { linear, mm, rmsNorm, silu } from "./ops";
+import { linear, mm, rmsNorm, swiglu } from "./ops";
 import type { Params } from "./params";
 
 const NEG_INF = -1e9; // finite, so a fully masked (padding) query row stays a uniform softmax, not NaN
@@ -76,9 +76,8 @@ export function forward(params: Params, c: ModelConfig, inputIds: tf.Tensor2D, o
     x = tf.add(x, linear(merged, p(`${pre}self_attn.o_proj.weight`)));
 
     const h2 = rmsNorm(x, p(`${pre}post_attention_layernorm.weight`), c.rmsNormEps);
-    const gate = silu(linear(h2, p(`${pre}mlp.gate_proj.weight`))); // [B·T, I]
-    const up = linear(h2, p(`${pre}mlp.up_proj.weight`));
-    x = tf.add(x, linear(tf.mul(gate, up), p(`${pre}mlp.down_proj.weight`))); // [B·T, I] -> [B·T, d]
+    const gated = swiglu(linear(h2, p(`${pre}mlp.gate_proj.weight`)), linear(h2, p(`${pre}mlp.up_proj.weight`))); // [B·T, I]
+    x = tf.add(x, linear(gated, p(`${pre}mlp.down_proj.weight`))); // [B·T, I] -> [B·T, d]
   }
   if (opts.collectHidden) hidden.push(tf.reshape(x, [B, T, d]));
   const normed = rmsNorm(x, p("model.norm.weight"), c.rmsNormEps);

@@ -24,12 +24,33 @@ export function tokenLogprobs(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Ten
   return tf.sum(tf.mul(logp, tf.oneHot(targets.toInt(), vocab).toFloat()), -1) as tf.Tensor2D; // [B, T, V] -> [B, T]
 }
 
+// The two training losses carry their gradient in closed form (softmax − one-hot, and the KL's), so the
+// backward pass is four kernels over [B, T, V] instead of autodiff through log-softmax, one-hot products
+// and the masked mean. The closed forms, with w_t = m_t / max(Σm, 1) and p = softmax(z), q = softmax(z_ref):
+//   CE:       ∂/∂z_tv = w_t·(p_tv − 1[v = y_t])
+//   reverse:  ∂/∂z_tv = w_t·p_tv·(log p_tv − log q_tv − KL_t)
+//   forward:  ∂/∂z_tv = w_t·(p_tv − q_tv)
+// Targets, mask and reference logits are constants: only the policy logits get a gradient.
+function positionWeights(mask: tf.Tensor2D): tf.Tensor3D {
+  return tf.expandDims(tf.div(mask, tf.maximum(tf.sum(mask), 1)), -1) as tf.Tensor3D; // [B, T] -> [B, T, 1]
+}
+
 /**
  * Token-level cross-entropy (nats) averaged over the mask.
  * @example crossEntropy(logits, targets, lossMask)
  */
 export function crossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
-  return tf.neg(maskedMean(tokenLogprobs(logits, targets), mask)) as tf.Scalar;
+  const oneHot = tf.oneHot(targets.toInt(), logits.shape[2]).toFloat() as tf.Tensor3D;
+  const op = tf.customGrad(((z: tf.Tensor3D, save: tf.GradSaveFunc) => {
+    const logp = tf.logSoftmax(z);
+    // Tensors made outside the tape are disposed before the backward pass: save everything it reads.
+    save([logp, oneHot, positionWeights(mask)]);
+    return {
+      value: tf.neg(maskedMean(tf.sum(tf.mul(logp, oneHot), -1) as tf.Tensor2D, mask)),
+      gradFunc: (dy: tf.Tensor, [sLogp, sOneHot, sW]: tf.Tensor[]) => tf.mul(tf.mul(tf.sub(tf.exp(sLogp!), sOneHot!), sW!), dy),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (z: tf.Tensor3D) => tf.Scalar;
+  return op(logits);
 }
 
 /**
@@ -51,5 +72,25 @@ export function tokenKlTensor(policyLogits: tf.Tensor3D, referenceLogits: tf.Ten
  * @example klLoss(policyLogits, referenceLogits, mask, "forward")
  */
 export function klLoss(policyLogits: tf.Tensor3D, referenceLogits: tf.Tensor3D, mask: tf.Tensor2D, direction: KlDirection, mix = 0.5): tf.Scalar {
-  return maskedMean(tokenKlTensor(policyLogits, referenceLogits, direction, mix), mask);
+  const logq = tf.logSoftmax(referenceLogits);
+  const [wF, wR] = direction === "forward" ? [1, 0] : direction === "reverse" ? [0, 1] : [mix, 1 - mix];
+  const op = tf.customGrad(((z: tf.Tensor3D, save: tf.GradSaveFunc) => {
+    const logp = tf.logSoftmax(z);
+    const p = tf.exp(logp);
+    const diff = tf.sub(logp, logq); // log p − log q
+    const reverse = tf.sum(tf.mul(p, diff), -1, true); // [B, T, 1]
+    const perToken = wF > 0 ? tf.sum(tf.mul(tf.exp(logq), tf.neg(diff)), -1, true) : null;
+    const kl = (perToken ? tf.add(tf.mul(perToken, wF), tf.mul(reverse, wR)) : reverse) as tf.Tensor3D;
+    save([p, diff, reverse, tf.exp(logq), positionWeights(mask)]);
+    return {
+      value: tf.sum(tf.mul(tf.squeeze(kl, [-1]), tf.div(mask, tf.maximum(tf.sum(mask), 1)))),
+      gradFunc: (dy: tf.Tensor, [sp, sDiff, sReverse, sq, sW]: tf.Tensor[]) => {
+        const gReverse = wR > 0 ? tf.mul(tf.mul(sp!, tf.sub(sDiff!, sReverse!)), wR) : null;
+        const gForward = wF > 0 ? tf.mul(tf.sub(sp!, sq!), wF) : null;
+        const g = gReverse && gForward ? tf.add(gReverse, gForward) : (gReverse ?? gForward)!;
+        return tf.mul(tf.mul(g, sW!), dy);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (z: tf.Tensor3D) => tf.Scalar;
+  return op(policyLogits);
 }
