@@ -32,7 +32,7 @@ describe("checkpoint registry and promotion (demo engines, PGlite)", () => {
   const admin = (method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) =>
     Promise.resolve(t.app.request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
   const complete = async (extra: Record<string, unknown> = {}) => {
-    const res = await Promise.resolve(t.app.request("/v1/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "12*3=", max_tokens: 1, drift_guard: false, ...extra }) }));
+    const res = await Promise.resolve(t.app.request("/v1/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: t.app.context.modelName, prompt: "12*3=", max_tokens: 1, drift_guard: false, ...extra }) }));
     return { status: res.status, checkpoint: res.headers.get("x-tether-checkpoint"), id: res.headers.get("x-tether-request-id"), body: await res.text() };
   };
   const registered: Record<string, string> = {};

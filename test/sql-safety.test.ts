@@ -19,6 +19,14 @@ const ALLOWLIST: Array<{ file: string; line: string; why: string }> = [
   { file: "bench/gateway-overhead.ts", line: "sql.raw(`select count(*)::int as n from ${table}`)", why: "table is the literal union \"requests\" | \"drift_samples\"" },
   { file: "test/gateway-process.ts", line: "sql.raw(`drop database if exists ${name} with (force)`)", why: "identifier from a fixed prefix and the pid" },
   { file: "test/gateway-process.ts", line: "sql.raw(`create database ${name}`)", why: "as above" },
+  { file: "bench/worker-dev.ts", line: "sql.raw(`create database \"${name}\"`)", why: "identifier from a fixed prefix (identifiers cannot be parameters)" },
+  { file: "bench/worker-dev.ts", line: "sql.raw(`drop database if exists \"${name}\" with (force)`)", why: "as above" },
+  { file: "test/workerd/global-setup.ts", line: "sql.raw(`drop database if exists \"${name}\" with (force)`)", why: "the test database's name with a fixed suffix" },
+  { file: "test/workerd/global-setup.ts", line: "sql.raw(`create database \"${name}\"`)", why: "as above" },
+  { file: "test/drift-cli.test.ts", line: "admin.unsafe(`create database ${name}`)", why: "identifier from a fixed prefix and the pid" },
+  { file: "test/drift-cli.test.ts", line: "admin.unsafe(`drop database if exists ${name} with (force)`)", why: "as above" },
+  { file: "test/promotion-replicas.test.ts", line: "admin.unsafe(`create database ${name}`)", why: "identifier from a fixed prefix and the pid" },
+  { file: "test/promotion-replicas.test.ts", line: "admin.unsafe(`drop database if exists ${name} with (force)`)", why: "as above" },
 ];
 
 // A plain literal: '…' or "…" (no concatenation after it), or a template without ${…}.

@@ -64,8 +64,8 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 
 function requestWhere(f: ReportFilter, alias = "r"): SQL {
   const parts: SQL[] = [sql`true`];
-  if (f.since) parts.push(sql`${sql.raw(alias)}.created_at >= ${f.since.toISOString()}::timestamptz`);
-  if (f.checkpoint) parts.push(sql`${sql.raw(alias)}.policy_id = ${f.checkpoint}`);
+  if (f.since) parts.push(sql`${sql.identifier(alias)}.created_at >= ${f.since.toISOString()}::timestamptz`);
+  if (f.checkpoint) parts.push(sql`${sql.identifier(alias)}.policy_id = ${f.checkpoint}`);
   return sql.join(parts, sql` and `);
 }
 

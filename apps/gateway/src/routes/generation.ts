@@ -32,7 +32,9 @@ function generationRoute<S extends z.ZodType>(
       if (!parsed.success) throw new HttpError(zodIssueToOpenAIError(parsed.error));
       model = (parsed.data as { model?: string }).model ?? null;
       // The request's policy is chosen once, here, and held until the request ends (serving/serving-set.ts).
-      const lease = ctx.serving.acquire({ user: (parsed.data as { user?: string | null }).user ?? null, model });
+      // The served name (ctx.modelName, /v1/models' first id) means "what is served": the split decides; only
+      // another checkpoint id pins the request (the startup policy's id doubles as the served name by default).
+      const lease = ctx.serving.acquire({ user: (parsed.data as { user?: string | null }).user ?? null, model: model === ctx.modelName ? null : model });
       meta.arm = lease.arm;
       let planned: GenerationPlan;
       try {
