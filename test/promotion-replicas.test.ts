@@ -37,7 +37,8 @@ async function startReplica(label: string, env: NodeJS.ProcessEnv): Promise<stri
 }
 
 async function servedBy(url: string): Promise<string | null> {
-  const res = await fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "2+2=", max_tokens: 1 }) });
+  const model = ((await (await fetch(`${url}/v1/models`)).json()) as { data: Array<{ id: string }> }).data[0]!.id; // the served name
+  const res = await fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, prompt: "2+2=", max_tokens: 1 }) });
   await res.text();
   return res.status === 200 ? res.headers.get("x-tether-checkpoint") : `status ${res.status}`;
 }
