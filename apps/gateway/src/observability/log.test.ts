@@ -20,7 +20,7 @@ function appWithLog(config: GatewayConfigInput = {}) {
 }
 const SECRET_PROMPT = "my card is 4111-1111-1111-1111; 1+1=";
 const post = (app: ReturnType<typeof appWithLog>["app"], body: object, headers: Record<string, string> = {}) =>
-  app.request("/v1/completions", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  app.request("/v1/completions", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ model: app.context.modelName, ...body }) });
 
 describe("structured log", () => {
   it("one access line per request with the response's request id; no prompt or completion unless log_content", async () => {
