@@ -78,7 +78,7 @@ function gatewayApp(observe: boolean) {
 /** p99 of each app, requests interleaved one by one so that both see the same background load. */
 async function requestP99s(n: number): Promise<{ on: number; off: number }> {
   const apps = { on: gatewayApp(true), off: gatewayApp(false) };
-  const body = JSON.stringify({ prompt: "1+1=", max_tokens: 8 });
+  const body = JSON.stringify({ model: apps.on.context.modelName, prompt: "1+1=", max_tokens: 8 });
   const lat: Record<"on" | "off", number[]> = { on: [], off: [] };
   for (let i = 0; i < 2 * n; i++) {
     const which = i % 2 ? "on" : "off";

@@ -18,6 +18,7 @@ import autocannon from "autocannon";
 import { sql } from "drizzle-orm";
 import { selectRows } from "@tether/db";
 import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } from "@tether/db/throwaway-cluster";
+import { DEMO_POLICY, manifestId } from "../test/gateway-helpers";
 import { openGatewayDb, rssBytes, spawnGateway, type GatewayProcess } from "../test/gateway-process";
 
 export interface SoakOptions {
@@ -48,7 +49,7 @@ export interface SoakResult {
   database: string;
 }
 
-const BODY = JSON.stringify({ prompt: "12+7=", max_tokens: 6, temperature: 1 });
+const BODY = JSON.stringify({ model: manifestId(DEMO_POLICY), prompt: "12+7=", max_tokens: 6, temperature: 1 });
 const CONFIG = { limits: { max_concurrent: 4, queue_size: 16 } };
 const mb = (b: number) => Math.round(b / 2 ** 20);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { selectRows } from "@tether/db";
-import { sleep, tempDir } from "./gateway-helpers";
+import { DEMO_POLICY, manifestId, sleep, tempDir } from "./gateway-helpers";
 import { openGatewayDb, ownPostgres, spawnGateway, type GatewayProcess } from "./gateway-process";
 
 const CLIENTS = 4;
@@ -29,7 +29,7 @@ async function load(url: string, stopAt: () => boolean, answered: string[], othe
         const res = await fetch(`${url}/v1/completions`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ prompt: "12+7=", max_tokens: 6, temperature: 1, seed: seed++ }),
+          body: JSON.stringify({ model: manifestId(DEMO_POLICY), prompt: "12+7=", max_tokens: 6, temperature: 1, seed: seed++ }),
         });
         await res.arrayBuffer(); // answered = the whole body arrived
         if (res.status === 200) answered.push(res.headers.get("x-tether-request-id")!);
