@@ -53,8 +53,8 @@ describe("npm run drift:demo", () => {
     const alert = /drift:demo: ALERT after ([\d.]+) s — FIRING \w+ "([\w-]+)": \w+\(kl_mean, 1m\) = ([\d.]+) > ([\d.]+) nats\/token/.exec(run.out);
     expect(alert, run.out).not.toBeNull();
     const [value, threshold] = [Number(alert![3]), Number(alert![4])];
-    // The threshold is the approved policy's held-out p99 (3 decimals as printed), and was exceeded.
-    expect(threshold.toFixed(3)).toBe(quantile(approved, 0.99).toFixed(3));
+    // The threshold is the approved policy's held-out p75 (3 decimals as printed), and the window median exceeded it.
+    expect(threshold.toFixed(3)).toBe(quantile(approved, 0.75).toFixed(3));
     expect(value).toBeGreaterThan(threshold);
     expect(run.out).toMatch(/drift:demo: dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard/);
     expect(run.out).toMatch(/admin token for this run \(shown once\): [\w-]{32}/);

@@ -25,20 +25,22 @@ const DRIFTED = join(REPO, "models/demo/drifted");
 const REFERENCE = join(REPO, "models/demo/reference");
 
 /** The approved policy's held-out per-request KL percentiles (eval.json), nats/token. */
-function approvedBudget(): { p50: number; p95: number; p99: number } {
+function approvedBudget(): { p50: number; p75: number; p95: number; p99: number } {
   const ev = JSON.parse(readFileSync(join(APPROVED, "eval.json"), "utf8")) as { kl: { per_request_kl_mean: { quantiles: { q: number; value: number }[] } } };
   const q = (p: number) => ev.kl.per_request_kl_mean.quantiles.find((x) => x.q === p)!.value;
-  return { p50: q(0.5), p95: q(0.95), p99: q(0.99) };
+  return { p50: q(0.5), p75: q(0.75), p95: q(0.95), p99: q(0.99) };
 }
 
 /**
- * The rule that fires within a minute on a drifted policy: the 1-minute window's p95 request above the approved
- * policy's held-out p99, i.e. more than 5% of requests drift past what only 1% of the approved policy's
- * held-out requests reached (the gateway's default kl-mean-p95-high rule, on a 1-minute window and a 10-s
- * for-duration so a newcomer need not wait five minutes), after 20 requests.
+ * The rule that fires within a minute on a drifted policy: the 1-minute window's MEDIAN request drifts further
+ * than three quarters of the approved policy's held-out requests (its eval.json p75). A policy like the approved
+ * one puts its median near its own p50, below that line; a shifted distribution crosses it with its bulk, not
+ * with a tail, so the alert holds steady instead of flickering the way a p95-vs-p99 rule does on a policy whose
+ * held-out tail is already long. 1-minute window, 10-s for-duration (a newcomer need not wait five minutes),
+ * after 20 requests.
  */
-export function demoRules(budget: { p99: number }): AlertRuleConfig[] {
-  return [{ name: "demo-kl-p95-over-budget", metric: "kl_mean", window: "1m", statistic: "p95", comparison: ">", threshold: budget.p99, min_samples: 20, for: "10s", hysteresis: 0.1, severity: "warning", arm: "any", auto_rollback: false }];
+export function demoRules(budget: { p75: number }): AlertRuleConfig[] {
+  return [{ name: "demo-kl-median-over-budget", metric: "kl_mean", window: "1m", statistic: "p50", comparison: ">", threshold: budget.p75, min_samples: 20, for: "10s", hysteresis: 0.1, severity: "warning", arm: "any", auto_rollback: false }];
 }
 
 /** Seeded arithmetic prompts in the demo models' format ("47+8=", "23*6="). */
@@ -137,7 +139,7 @@ export async function main(argv: string[], log: (line: string) => void = console
     if (!keep) rmSync(dataDir, { recursive: true, force: true });
   };
   log(`drift:demo: serving models/demo/drifted against models/demo/reference on ${gateway.url}`);
-  log(`drift:demo: budget from models/demo/policy/eval.json: held-out per-request KL p95 ${budget.p95.toFixed(3)}, p99 ${budget.p99.toFixed(3)} nats/token`);
+  log(`drift:demo: budget from models/demo/policy/eval.json: held-out per-request KL p50 ${budget.p50.toFixed(3)}, p75 ${budget.p75.toFixed(3)}, p99 ${budget.p99.toFixed(3)} nats/token`);
   log(`drift:demo: admin token for this run (shown once): ${token}`);
   log(`drift:demo: sending arithmetic traffic; waiting for an alert (rules: ${config.alerts.rules!.map((r) => r.name).join(", ")})`);
   const timer = setTimeout(() => stop.abort(), timeoutS * 1000);
