@@ -8,6 +8,9 @@ import { loadavg } from "node:os";
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { startGateway } from "../apps/gateway/src/server.node.ts";
 import { benchDatabase, startLocalWorker } from "./worker-dev";
+import { DEMO_POLICY, manifestId } from "../test/gateway-helpers";
+
+const MODEL = manifestId(DEMO_POLICY); // the served name (model is required)
 
 const ROUNDS = 5;
 const SEEDS = 8; // requests per round (different seeds: different lengths, the same for both runtimes)
@@ -24,7 +27,7 @@ async function round(url: string, body: object): Promise<{ rate: number; texts: 
   const texts: string[] = [];
   const t0 = performance.now();
   for (let seed = 0; seed < SEEDS; seed++) {
-    const res = await fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...body, seed }) });
+    const res = await fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, ...body, seed }) });
     const json = (await res.json()) as { usage: { completion_tokens: number }; choices: { text: string }[] };
     if (res.status !== 200) throw new Error(`${res.status}: ${JSON.stringify(json)}`);
     tokens += json.usage.completion_tokens;

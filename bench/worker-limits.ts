@@ -7,6 +7,9 @@
 import { loadavg } from "node:os";
 import { bundleWorker } from "./worker-bundle";
 import { startLocalWorker, type LocalWorker } from "./worker-dev";
+import { DEMO_POLICY, manifestId } from "../test/gateway-helpers";
+
+const MODEL = manifestId(DEMO_POLICY); // the served name (model is required)
 
 const MiB = 2 ** 20;
 /** Cloudflare's limits (developers.cloudflare.com/workers/platform/limits), sizes after gzip. */
@@ -26,7 +29,7 @@ const KINDS: { name: string; body: object }[] = [
 async function post(w: LocalWorker, body: object, seed: number): Promise<{ ms: number; tokens: number }> {
   const path = "messages" in body ? "/v1/chat/completions" : "/v1/completions";
   const t0 = performance.now();
-  const res = await fetch(`${w.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...body, seed }) });
+  const res = await fetch(`${w.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, ...body, seed }) });
   const json = (await res.json()) as { usage?: { completion_tokens: number }; error?: { message: string } };
   if (res.status !== 200) throw new Error(`${path}: ${res.status} ${json.error?.message}`);
   return { ms: performance.now() - t0, tokens: json.usage!.completion_tokens };

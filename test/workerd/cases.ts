@@ -64,13 +64,15 @@ export interface Answer {
 }
 
 /**
- * The request of a case, for app.request (Node) or fetch (workerd).
- * @example const res = await app.request(c.path, requestInit(c));
+ * The request of a case, for app.request (Node) or fetch (workerd); `model` (the served name, required by the
+ * API) is added to JSON bodies that do not name one.
+ * @example const res = await app.request(c.path, requestInit(c, app.context.modelName));
  */
-export function requestInit(c: Case): RequestInit {
+export function requestInit(c: Case, model: string): RequestInit {
   const method = c.method ?? "POST";
   if (method === "GET") return { method };
-  return { method, headers: { "content-type": "application/json" }, body: c.raw ?? JSON.stringify(c.body) };
+  const body = c.body !== null && typeof c.body === "object" && !Array.isArray(c.body) && !("model" in c.body) ? { model, ...c.body } : c.body;
+  return { method, headers: { "content-type": "application/json" }, body: c.raw ?? JSON.stringify(body) };
 }
 
 /** Drops response ids ("cmpl-…", "chatcmpl-…": random per request) and `created` (a clock), keeping the rest. */

@@ -28,7 +28,7 @@ async function nodeAnswers(): Promise<Record<string, Answer>> {
     const config = loadGatewayConfig(CONFIG, {});
     const app = createApp({ policy, reference, store: new MemoryDriftStore(), config, evalReport: policy.checkpoint.evalReport, sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch });
     const answers: Record<string, Answer> = {};
-    for (const c of [...GOLDEN, ...STREAMED, ...BAD]) answers[c.name] = await readAnswer(await app.request(c.path, requestInit(c)));
+    for (const c of [...GOLDEN, ...STREAMED, ...BAD]) answers[c.name] = await readAnswer(await app.request(c.path, requestInit(c, app.context.modelName)));
     return answers;
   } finally {
     await Promise.all([policy.dispose(), reference.dispose()]);

@@ -20,7 +20,7 @@ const databaseUrl = inject("databaseUrl");
 /** One request through the Worker's fetch handler; resolves after its waitUntil work (drift writes) is done. */
 async function call(c: Case): Promise<{ answer: Answer; requestId: string | null }> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://worker${c.path}`, requestInit(c)), env as WorkerEnv, ctx);
+  const res = await worker.fetch(new Request(`http://worker${c.path}`, requestInit(c, inject("model"))), env as WorkerEnv, ctx);
   const answer = await readAnswer(res);
   await waitOnExecutionContext(ctx);
   return { answer, requestId: res.headers.get("x-tether-request-id") };
