@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve, type ServerType } from "@hono/node-server";
-import { checkpoints, createDb, insertDriftBatch, migrate, type DbHandle } from "@tether/db";
+import { createDb, insertDriftBatch, migrate, type DbHandle } from "@tether/db";
 import { ConfigError } from "@tether/shared/schemas/common";
 import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { createApp } from "./app";
@@ -24,6 +24,7 @@ import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
 import { bootstrapAuthenticator } from "./admin/auth";
 import { namedTokenAuthenticator } from "./admin/named-tokens";
 import { registryId, tokenizerSha256 } from "./serving/checkpoint-loader";
+import { registerCheckpoints } from "./serving/checkpoint-rows";
 import { nodeCheckpointLoader } from "./serving/node-loader";
 import { RegistryStore } from "./serving/registry-store";
 import { startReplicaSync } from "./serving/replica-sync";
@@ -41,19 +42,6 @@ export interface RunningGateway {
   config: GatewayConfig;
   /** Stop accepting, drain in-flight requests, flush the drift log, release engines and database. */
   close(): Promise<void>;
-}
-
-async function registerCheckpoints(handle: DbHandle, engines: OrtNodeEngine[]): Promise<void> {
-  const rows = engines.map(({ checkpoint: c }) => ({
-    id: registryId(c.manifest, sha256Hex), // as POST /admin/checkpoints names it
-    kind: c.manifest.kind,
-    parentId: c.manifest.parent_id,
-    referenceId: c.manifest.reference_id,
-    path: c.dir,
-    manifest: c.manifest,
-    eval: c.evalReport,
-  }));
-  await handle.db.insert(checkpoints).values(rows).onConflictDoNothing();
 }
 
 /**
@@ -85,7 +73,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   }
   try {
     await migrate(handle);
-    await registerCheckpoints(handle, [policy, reference]);
+    await registerCheckpoints(handle.db, [policy.checkpoint, reference.checkpoint], (m) => registryId(m, sha256Hex)); // ids as POST /admin/checkpoints names them
     // The first start on an empty registry makes the configured policy active; afterwards the table decides.
     await new RegistryStore(handle.db).activateIfNone(registryId(policy.checkpoint.manifest, sha256Hex));
   } catch (e) {

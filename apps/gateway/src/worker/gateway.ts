@@ -16,7 +16,8 @@ import { WaitUntilDriftStore } from "../store/wait-until-store";
 import { openDb } from "./database";
 import { BUNDLED_CHECKPOINTS } from "./demo-models";
 import { connectionString, workerConfig, type WorkerEnv } from "./env";
-import { readServingSet, registerCheckpoints, type ServingSet } from "./serving-set";
+import { registerCheckpoints } from "../serving/checkpoint-rows";
+import { readServingSet, type ServingSet } from "./serving-set";
 
 export interface WorkerGateway {
   app: ReturnType<typeof createApp>;

@@ -1,9 +1,8 @@
 // Which checkpoints the Worker serves, as PostgreSQL says: the `checkpoints` rows that promotion marks
-// 'active' (and 'canary'), read when an isolate starts; and the rows of the checkpoints it loaded, registered
-// as the Node entry registers them, so promotion and the drift log name the same ids.
+// 'active' (and 'canary'), read when an isolate starts. The rows of the checkpoints it loaded are registered by
+// serving/checkpoint-rows.ts, as the Node entry registers them.
 import { checkpoints, type Db } from "@tether/db/core";
 import { inArray } from "drizzle-orm";
-import type { ServingCheckpoint } from "../engine/checkpoint";
 
 /** The promotion state of the policies: the active one and a canary with its traffic share, if any. */
 export interface ServingSet {
@@ -28,18 +27,4 @@ export async function readServingSet(db: Db): Promise<ServingSet> {
     active: active ? { id: active.id, path: active.path } : null,
     canary: canary ? { id: canary.id, path: canary.path, percent: canary.percent ?? 0 } : null,
   };
-}
-
-/** Inserts the loaded checkpoints' rows (status 'registered') unless their ids are already there. */
-export async function registerCheckpoints(db: Db, loaded: readonly ServingCheckpoint[]): Promise<void> {
-  const rows = loaded.map((c) => ({
-    id: c.manifest.id,
-    kind: c.manifest.kind,
-    parentId: c.manifest.parent_id,
-    referenceId: c.manifest.reference_id,
-    path: c.dir,
-    manifest: c.manifest,
-    eval: c.evalReport,
-  }));
-  await db.insert(checkpoints).values(rows).onConflictDoNothing();
 }
