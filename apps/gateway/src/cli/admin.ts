@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { createDb, migrate } from "@tether/db";
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { createAdminToken, listAdminTokens, revokeAdminToken } from "../admin/named-tokens";
-import { readConfigFile } from "../server.node";
+import { readConfigFile } from "../config-file"; // not server.node.ts: the CLI must not load onnxruntime-node
 
 const USAGE = `usage: npm run admin -- <command>
   checkpoints [list] | checkpoints show <id> | checkpoints register <path>
