@@ -9,7 +9,7 @@ import type { SketchReference } from "@tether/shared/sketch/reference";
 import type { GatewayContext } from "../context";
 import { HttpError } from "../http/errors";
 import type { CheckpointLoader, LoadedCheckpoint } from "./checkpoint-loader";
-import type { RegistryStore, StatusChange } from "./registry-store";
+import type { ChangePlan, RegistryReader, RegistryStore, StatusChange } from "./registry-store";
 import { pairProblems, servedContext, type ServedPolicy } from "./served-policy";
 import { smokeGenerate } from "./smoke";
 
@@ -75,67 +75,112 @@ export class Registry {
     return this.serial(async () => {
       const row = await this.existing(id);
       const percent = req.canaryPercent ?? 100;
-      const { active, canary } = this.ctx.serving.state;
-      if (id === active.id) throw HttpError.of(409, `${id} is already active`, "id", "already_active");
       const checks = promotionGateChecks(row.eval as never, this.ctx.config.promotion, { checkpointId: (row.manifest as { id: string }).id, referenceId: this.reference.id });
       if (checks.some((c) => !c.passed) && !req.force) throw new GateFailedError(checks);
-      const next = await this.servedFor(row);
-      const changes: StatusChange[] = [];
-      if (canary && canary.id !== id) changes.push({ id: canary.id, status: "retired", canaryPercent: null });
-      if (percent >= 100) changes.push({ id: active.id, status: "retired", canaryPercent: null }, { id, status: "active", canaryPercent: null });
-      else changes.push({ id, status: "canary", canaryPercent: percent });
-      const audit = await this.store.transition(changes, {
-        checkpointId: id,
-        previousCheckpointId: active.id,
-        action: percent >= 100 ? "promote" : "canary",
-        canaryPercent: percent >= 100 ? null : percent,
-        forced: checks.some((c) => !c.passed),
-        reason: req.reason,
-        actor: req.actor,
-        gate: { checks },
-        alertId: req.alertId ?? null,
+      return this.change(async (read) => {
+        const { active, canary } = await this.store.serving(read);
+        if (!active) throw HttpError.of(409, "the checkpoints table has no active checkpoint", null, "no_active");
+        if (id === active.id) throw HttpError.of(409, `${id} is already active`, "id", "already_active");
+        const changes: StatusChange[] = [];
+        if (canary && canary.id !== id) changes.push({ id: canary.id, status: "retired", canaryPercent: null });
+        if (percent >= 100) changes.push({ id: active.id, status: "retired", canaryPercent: null }, { id, status: "active", canaryPercent: null });
+        else changes.push({ id, status: "canary", canaryPercent: percent });
+        const audit = {
+          checkpointId: id,
+          previousCheckpointId: active.id,
+          action: percent >= 100 ? ("promote" as const) : ("canary" as const),
+          canaryPercent: percent >= 100 ? null : percent,
+          forced: checks.some((c) => !c.passed),
+          reason: req.reason,
+          actor: req.actor,
+          gate: { checks },
+          alertId: req.alertId ?? null,
+        };
+        return { changes, audit, serves: percent >= 100 ? [id] : [active.id, id] };
       });
-      this.ctx.serving.apply(percent >= 100 ? { active: next, canary: null, canaryPercent: 0 } : { active, canary: next, canaryPercent: percent });
-      return audit;
     });
   }
 
   /** Drops the canary if there is one, else returns to the previous active checkpoint. */
   rollback(req: { actor: string; reason: string | null; alertId?: number | null; onlyCanary?: string }): Promise<Promotion> {
-    return this.serial(async () => {
-      const { active, canary, canaryPercent } = this.ctx.serving.state;
-      if (req.onlyCanary !== undefined && canary?.id !== req.onlyCanary) throw HttpError.of(409, `${req.onlyCanary} is not the canary any more`, null, "not_canary");
-      const base = { actor: req.actor, reason: req.reason, alertId: req.alertId ?? null, forced: false, action: "rollback" as const };
-      if (canary) {
-        const audit = await this.store.transition([{ id: canary.id, status: "retired", canaryPercent: null }], { ...base, checkpointId: active.id, previousCheckpointId: canary.id, canaryPercent });
-        this.ctx.serving.apply({ active, canary: null, canaryPercent: 0 });
-        return audit;
-      }
-      const previousId = (await this.store.lastMadeActive(active.id))?.previousCheckpointId ?? null;
-      if (previousId === null) throw HttpError.of(409, `nothing to roll back to: no earlier active checkpoint than ${active.id}`, null, "no_previous_active");
-      const next = await this.servedFor(await this.existing(previousId));
-      const changes: StatusChange[] = [{ id: active.id, status: "retired", canaryPercent: null }, { id: previousId, status: "active", canaryPercent: null }];
-      const audit = await this.store.transition(changes, { ...base, checkpointId: previousId, previousCheckpointId: active.id, canaryPercent: null });
-      this.ctx.serving.apply({ active: next, canary: null, canaryPercent: 0 });
-      return audit;
-    });
+    return this.serial(() =>
+      this.change(async (read) => {
+        const { active, canary } = await this.store.serving(read);
+        if (!active) throw HttpError.of(409, "the checkpoints table has no active checkpoint", null, "no_active");
+        if (req.onlyCanary !== undefined && canary?.id !== req.onlyCanary) throw HttpError.of(409, `${req.onlyCanary} is not the canary any more`, null, "not_canary");
+        const base = { actor: req.actor, reason: req.reason, alertId: req.alertId ?? null, forced: false, action: "rollback" as const };
+        if (canary) {
+          const audit = { ...base, checkpointId: active.id, previousCheckpointId: canary.id, canaryPercent: canary.canaryPercent };
+          return { changes: [{ id: canary.id, status: "retired" as const, canaryPercent: null }], audit, serves: [active.id] };
+        }
+        const previousId = (await this.store.lastMadeActive(active.id, read))?.previousCheckpointId ?? null;
+        if (previousId === null) throw HttpError.of(409, `nothing to roll back to: no earlier active checkpoint than ${active.id}`, null, "no_previous_active");
+        const changes: StatusChange[] = [{ id: active.id, status: "retired", canaryPercent: null }, { id: previousId, status: "active", canaryPercent: null }];
+        return { changes, audit: { ...base, checkpointId: previousId, previousCheckpointId: active.id, canaryPercent: null }, serves: [previousId] };
+      }),
+    );
   }
 
   /** Makes this replica serve what the table says (another replica promoted, or startup). */
   sync(): Promise<boolean> {
     return this.serial(async () => {
-      const rows = await this.store.servingRows();
-      const activeRow = rows.find((r) => r.status === "active");
-      if (!activeRow) return false;
-      const canaryRow = rows.find((r) => r.status === "canary" && (r.canaryPercent ?? 0) > 0) ?? null;
-      const state = this.ctx.serving.state;
-      const percent = canaryRow?.canaryPercent ?? 0;
-      if (state.active.id === activeRow.id && (state.canary?.id ?? null) === (canaryRow?.id ?? null) && state.canaryPercent === percent) return false;
-      const active = await this.servedFor(activeRow);
-      const canary = canaryRow ? await this.servedFor(canaryRow) : null;
-      this.ctx.serving.apply({ active, canary, canaryPercent: percent });
-      return true;
+      const loaded = new Map<string, ServedPolicy>();
+      try {
+        return await this.serveTable(loaded);
+      } finally {
+        await this.releaseUnserved(loaded);
+      }
     });
+  }
+
+  /**
+   * One change decided under the registry lock (registry-store.ts change). The plan is made once outside
+   * the lock to learn which engines it needs; those are loaded and warmed there (seconds, no lock held);
+   * then it is decided again under the lock from the table as it is at that moment. Should another
+   * process have changed the table meanwhile so that the decision needs an engine not loaded yet, the
+   * loop loads it and tries again. After the commit this replica serves the table.
+   */
+  private async change(plan: (read: RegistryReader) => Promise<ChangePlan>): Promise<Promotion> {
+    const loaded = new Map<string, ServedPolicy>();
+    const isLoaded = (id: string) => this.ctx.serving.find(id) !== null || loaded.has(id);
+    try {
+      let wanted = await plan(this.store.reader);
+      for (let attempt = 0; attempt < 8; attempt++) {
+        for (const id of wanted.serves) if (!isLoaded(id)) loaded.set(id, await this.servedFor(await this.existing(id)));
+        const result = await this.store.change(plan, (p) => p.serves.every(isLoaded));
+        if ("promotion" in result) {
+          await this.serveTable(loaded);
+          return result.promotion;
+        }
+        wanted = result.retry;
+      }
+      throw HttpError.of(409, "the serving set kept changing under this request (other replicas promoting); try again", null, "concurrent_change");
+    } finally {
+      await this.releaseUnserved(loaded);
+    }
+  }
+
+  /** Disposes engines loaded for a change that did not end up served (refused, or overtaken by another replica). */
+  private async releaseUnserved(loaded: Map<string, ServedPolicy>): Promise<void> {
+    for (const [id, p] of loaded) if (this.ctx.serving.find(id) !== p) await p.engine.dispose().catch((e: unknown) => this.ctx.logError(`tether: releasing ${id}`, e));
+  }
+
+  /** Serves the table's active and canary rows, reusing served or already loaded engines. Returns whether anything moved. */
+  private async serveTable(loaded: Map<string, ServedPolicy>): Promise<boolean> {
+    const { active: activeRow, canary: canaryRow } = await this.store.serving();
+    if (!activeRow) return false;
+    const state = this.ctx.serving.state;
+    const percent = canaryRow?.canaryPercent ?? 0;
+    if (state.active.id === activeRow.id && (state.canary?.id ?? null) === (canaryRow?.id ?? null) && state.canaryPercent === percent) return false;
+    const served = async (row: Checkpoint) => {
+      const p = this.ctx.serving.find(row.id) ?? loaded.get(row.id) ?? (await this.servedFor(row));
+      loaded.set(row.id, p); // disposed by the caller unless it ends up served
+      return p;
+    };
+    const active = await served(activeRow);
+    const canary = canaryRow ? await served(canaryRow) : null;
+    this.ctx.serving.apply({ active, canary, canaryPercent: percent });
+    return true;
   }
 
   private async existing(id: string): Promise<Checkpoint> {
