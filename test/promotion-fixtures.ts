@@ -17,7 +17,7 @@ import { DEMO_POLICY, DEMO_REFERENCE } from "./gateway-helpers";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function readJsonFile(path: string): Json {
+export function readJsonFile(path: string): Json {
   return JSON.parse(readFileSync(path, "utf8")) as Json;
 }
 
@@ -31,14 +31,15 @@ export function rehash(dir: string, id?: string): string {
   return manifest.id as string;
 }
 
-/** A copy of the demo policy named `id` whose eval.json reports the given KL and retention. */
-export function policyVariant(root: string, name: string, id: string, numbers: { klMean: number; retention: number }): string {
+/** A copy of the demo policy named `id` whose eval.json reports the given KL and retention (`edit` changes more). */
+export function policyVariant(root: string, name: string, id: string, numbers: { klMean: number; retention: number }, edit: (ev: Json) => void = () => {}): string {
   const dir = join(root, name);
   cpSync(DEMO_POLICY, dir, { recursive: true });
   const ev = readJsonFile(join(dir, "eval.json"));
   ev.checkpoint_id = id;
   ev.kl.mean_token_kl = numbers.klMean;
   ev.base.retention = numbers.retention;
+  edit(ev);
   writeFileSync(join(dir, "eval.json"), `${JSON.stringify(ev, null, 2)}\n`);
   rehash(dir, id);
   return dir;

@@ -26,6 +26,12 @@ export interface Monitoring {
   streams: AlertStreamHub;
   /** Rebuilds from the database (when there is one) and resumes open alerts; call before serving. */
   start(): Promise<void>;
+  /**
+   * The checkpoints served now (after a promotion, a rollback or a replica sync): eval-relative thresholds
+   * are re-derived from each one's own eval.json and guard max_kl at the next evaluation. Checkpoints
+   * served earlier keep theirs (their requests still in the windows are judged by their own numbers).
+   */
+  serve(served: ReadonlyArray<{ id: string; stats: ReferenceStats }>): void;
 }
 
 export interface MonitoringDeps {
@@ -43,8 +49,9 @@ export interface MonitoringDeps {
 
 /** Throws ConfigError (one line per rule) when a configured rule's threshold needs what the policy lacks. */
 export function createMonitoring(d: MonitoringDeps): Monitoring {
-  const references = (id: string): ReferenceStats =>
-    id === d.policyId ? { eval: d.evalReport, guardMaxKl: d.guardMaxKl, hasSketch: d.hasSketch } : { eval: null, guardMaxKl: null, hasSketch: d.hasSketch };
+  // One entry per checkpoint this process has served (a handful: one per promotion), the startup policy first.
+  const known = new Map<string, ReferenceStats>([[d.policyId, { eval: d.evalReport, guardMaxKl: d.guardMaxKl, hasSketch: d.hasSketch }]]);
+  const references = (id: string): ReferenceStats => known.get(id) ?? { eval: null, guardMaxKl: null, hasSketch: d.hasSketch };
   const configured = d.config.rules;
   const rules = (configured ?? defaultAlertRules(d.evalReport, d.hasSketch)).map(compileRule);
   const problems = configured
@@ -65,7 +72,11 @@ export function createMonitoring(d: MonitoringDeps): Monitoring {
     bus: d.bus, store, maxStreams: d.config.max_streams, retained: d.config.retained_events, intervalMs: d.config.stream_interval_s * 1000,
     drift: () => driftJson(shortest, monitor.view(shortest), d.clock.now()), logError: d.logError,
   });
-  return { monitor, store, webhooks, streams, start: () => monitor.start(d.db ? driftHistory(d.db) : undefined) };
+  const serve = (served: ReadonlyArray<{ id: string; stats: ReferenceStats }>) => {
+    for (const s of served) known.set(s.id, s.stats);
+    monitor.setReferences(references); // clears the resolved thresholds: each is re-resolved from `known`
+  };
+  return { monitor, store, webhooks, streams, start: () => monitor.start(d.db ? driftHistory(d.db) : undefined), serve };
 }
 
 /**

@@ -124,6 +124,9 @@ export class ServingSet {
     this.active = active;
     this.canary = canary;
     this.percent = canary ? next.canaryPercent : 0;
+    // The monitor's eval-relative thresholds move with the set: each served checkpoint's own eval.json and max_kl.
+    const stats = (s: Slot) => ({ id: s.policy.id, stats: { eval: s.ctx.evalReport, guardMaxKl: s.ctx.guardDefaults.maxKl, hasSketch: s.ctx.sketch !== null } });
+    this.base.monitoring.serve([active, ...(canary ? [canary] : [])].map(stats));
   }
 
   /** Resolves when every engine that left the set has been disposed. */
