@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> & { context: GatewayConte
   if (origins.length > 0) {
     app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, allowMethods: ["GET", "POST", "OPTIONS"], allowHeaders: ["content-type", "authorization"], exposeHeaders: ["x-tether-request-id"], maxAge: 600 }));
   }
-  if (ctx.config.api_keys.length > 0) app.use("/v1/*", requireApiKey(ctx));
+  if (ctx.config.api_keys.length > 0 || ctx.db) app.use("/v1/*", requireApiKey(ctx)); // keys in config or in the api_keys table
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);
   if (ctx.registry) attachAutoRollback(ctx.registry, ctx.alerts);

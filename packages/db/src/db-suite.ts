@@ -18,7 +18,7 @@ export interface SuiteOptions {
   fresh: boolean;
 }
 
-const TABLES = ["admin_tokens", "alerts", "checkpoints", "drift_samples", "promotions", "requests", "webhook_deliveries"];
+const TABLES = ["admin_tokens", "alerts", "api_keys", "checkpoints", "drift_samples", "promotions", "requests", "webhook_deliveries"];
 
 // Expected columns, written out independently of schema.ts: name, information_schema data_type, nullable.
 const T = "text";
@@ -37,6 +37,7 @@ const COLUMNS: Record<string, Array<[string, string, "YES" | "NO"]>> = {
     ["gate", "jsonb", "YES"], ["created_at", TS, "NO"], ["alert_id", I, "YES"],
   ],
   admin_tokens: [["name", T, "NO"], ["sha256", T, "NO"], ["created_at", TS, "NO"], ["revoked_at", TS, "YES"]],
+  api_keys: [["name", T, "NO"], ["sha256", T, "NO"], ["created_at", TS, "NO"], ["revoked_at", TS, "YES"], ["expires_at", TS, "YES"]],
   requests: [
     ["id", T, "NO"], ["created_at", TS, "NO"], ["endpoint", T, "NO"], ["model", T, "NO"], ["policy_id", T, "YES"],
     ["reference_id", T, "YES"], ["end_user", T, "YES"], ["n", I, "NO"], ["prompt_tokens", I, "NO"],
@@ -66,6 +67,7 @@ const COLUMNS: Record<string, Array<[string, string, "YES" | "NO"]>> = {
 
 const PRIMARY_KEYS: Record<string, string[]> = {
   admin_tokens: ["name"],
+  api_keys: ["name"],
   checkpoints: ["id"],
   promotions: ["id"],
   requests: ["created_at", "id"],

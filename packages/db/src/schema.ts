@@ -1,4 +1,4 @@
-// Drift-log schema (drizzle pg-core): checkpoints, promotions, requests, drift_samples, alerts, webhook_deliveries, each next to its inferred types.
+// Drift-log schema (drizzle pg-core): checkpoints, promotions, admin_tokens, api_keys, requests, drift_samples, alerts, webhook_deliveries, each next to its inferred types.
 //
 // Conventions
 // - Small closed sets are `text` + a CHECK constraint (typed in TypeScript through `text({ enum })`), not
@@ -135,6 +135,21 @@ export const adminTokens = pgTable("admin_tokens", {
 });
 export type AdminToken = typeof adminTokens.$inferSelect;
 export type NewAdminToken = typeof adminTokens.$inferInsert;
+
+/**
+ * API keys of /v1/* issued with `npm run admin -- api-key create`: like admin tokens, only the sha256 of the
+ * secret is stored and revoked rows stay. Accepted next to config `api_keys`; once this table has any row,
+ * /v1/* needs a key (revoking the last key does not reopen the gateway).
+ */
+export const apiKeys = pgTable("api_keys", {
+  name: text("name").primaryKey(), // who the key was issued to; the key itself is never stored or logged
+  sha256: text("sha256").notNull().unique(), // hex sha256 of the secret
+  createdAt: timestamptz("created_at").notNull().defaultNow(),
+  revokedAt: timestamptz("revoked_at"), // set by `api-key revoke`: the key is refused (401)
+  expiresAt: timestamptz("expires_at"), // optional end of validity (`--expires-in`): refused (401) from then on
+});
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type NewApiKey = typeof apiKeys.$inferInsert;
 
 /** One row per gateway request (partition-ready: PK (created_at, id), no FKs). */
 export const requests = pgTable(

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { adminTokens, createDb } from "@tether/db";
+import { adminTokens, apiKeys, createDb } from "@tether/db";
 import { afterAll, describe, expect, it } from "vitest";
 import { testApp } from "../test-helpers";
 import { runAdmin } from "./admin";
@@ -31,6 +31,37 @@ describe("tether-admin", () => {
       const [row] = await handle.db.select().from(adminTokens);
       expect(row!.sha256).toBe(createHash("sha256").update(secret).digest("hex"));
       expect(row!.revokedAt).not.toBeNull();
+    } finally {
+      await handle.close();
+    }
+  }, 60_000);
+
+  it("api-key create / list / revoke: printed once, stored hashed, optional expiry, bad flags refused", async () => {
+    const env = { TETHER_DATA_DIR: join(dir, "keys"), DATABASE_URL: "" };
+    const lines: string[] = [];
+    const err: string[] = [];
+    const t0 = Date.now();
+    expect(await runAdmin(["api-key", "create", "mobile", "--expires-in", "30"], env, (l) => lines.push(l))).toBe(0);
+    const secret = lines.join("\n").split("\n").pop()!;
+    expect(secret).toMatch(/^tether_key_[A-Za-z0-9_-]{43}$/);
+    expect(await runAdmin(["api-key", "create", "mobile"], env, () => {}, (l) => err.push(l))).toBe(1); // live name
+    expect(err.at(-1)).toMatch(/exists; revoke it first/);
+    expect(await runAdmin(["api-key", "create", "x", "--expires-in", "-1"], env, () => {}, (l) => err.push(l))).toBe(1);
+    expect(err.at(-1)).toMatch(/--expires-in must be a positive number of days/);
+    expect(await runAdmin(["api-key", "list"], env, (l) => lines.push(l))).toBe(0);
+    const listed = JSON.parse(lines.at(-1)!) as Array<Record<string, unknown>>;
+    expect(listed).toEqual([expect.objectContaining({ name: "mobile", revokedAt: null })]);
+    expect(JSON.stringify(listed)).not.toContain(secret);
+    expect(await runAdmin(["api-key", "revoke", "mobile"], env, (l) => lines.push(l))).toBe(0);
+    expect(await runAdmin(["api-key", "revoke", "mobile"], env, () => {}, (l) => err.push(l))).toBe(1);
+    const handle = await createDb(join(dir, "keys", "pgdata"));
+    try {
+      const [row] = await handle.db.select().from(apiKeys);
+      expect(row!.sha256).toBe(createHash("sha256").update(secret).digest("hex"));
+      expect(row!.revokedAt).not.toBeNull();
+      const days = (row!.expiresAt!.getTime() - t0) / 86_400_000;
+      expect(days).toBeGreaterThanOrEqual(30);
+      expect(days).toBeLessThan(30 + 1 / 24); // within the hour the test ran in
     } finally {
       await handle.close();
     }

@@ -1,12 +1,13 @@
 // tether-admin (`npm run admin -- <command>`): every admin HTTP call for people who prefer a CLI to curl
-// (TETHER_URL, TETHER_ADMIN_TOKEN), plus the token commands, which work on the database directly (the same
-// DATABASE_URL / TETHER_DATA_DIR / TETHER_CONFIG the gateway reads). Prints JSON; a token's secret is
-// printed once, by `token create`, and never otherwise.
+// (TETHER_URL, TETHER_ADMIN_TOKEN), plus the token and API-key commands, which work on the database directly
+// (the same DATABASE_URL / TETHER_DATA_DIR / TETHER_CONFIG the gateway reads). Prints JSON; a secret is
+// printed once, by `token create` or `api-key create`, and never otherwise.
 import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
-import { createDb, migrate } from "@tether/db";
+import { createDb, migrate, type DbHandle } from "@tether/db";
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { createAdminToken, listAdminTokens, revokeAdminToken } from "../admin/named-tokens";
+import { createApiKey, listApiKeys, revokeApiKey } from "../admin/api-keys";
 import { readConfigFile } from "../config-file"; // not server.node.ts: the CLI must not load onnxruntime-node
 
 const USAGE = `usage: npm run admin -- <command>
@@ -17,7 +18,9 @@ const USAGE = `usage: npm run admin -- <command>
   alerts [--state pending|firing|resolved] [--limit <n>]
   drift [--window 1m|5m|1h] [--checkpoint <id>]
   token create <name> | token revoke <name> | token list
-environment: TETHER_URL (default http://127.0.0.1:8787), TETHER_ADMIN_TOKEN; token commands: DATABASE_URL or TETHER_DATA_DIR, TETHER_CONFIG`;
+  api-key create <name> [--expires-in <days>] | api-key revoke <name> | api-key list
+environment: TETHER_URL (default http://127.0.0.1:8787), TETHER_ADMIN_TOKEN; token and api-key commands: DATABASE_URL or
+TETHER_DATA_DIR, TETHER_CONFIG (with PGlite, stop the gateway first: one process per data dir)`;
 
 type Out = (line: string) => void;
 
@@ -69,27 +72,58 @@ function request(cmd: string, positional: string[], flags: Record<string, string
   return null;
 }
 
-async function tokenCommand(sub: string | undefined, name: string | undefined, env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+/** Runs `work` on the gateway's database (migrated first), then closes it. */
+async function onDatabase<T>(env: NodeJS.ProcessEnv, work: (db: DbHandle["db"]) => Promise<T>): Promise<T> {
   const config = loadGatewayConfig(await readConfigFile(env.TETHER_CONFIG), env);
   const handle = await createDb(config.database_url ?? join(config.data_dir, "pgdata"));
   try {
     await migrate(handle);
-    if (sub === "create" && name) {
-      const secret = await createAdminToken(handle.db, name);
-      out(`token ${name} created; its secret is shown only now:\n${secret}`);
-    } else if (sub === "revoke" && name) {
-      if (!(await revokeAdminToken(handle.db, name))) throw new Error(`no live token named ${name}`);
-      out(`token ${name} revoked`);
-    } else if (sub === "list") {
-      out(JSON.stringify(await listAdminTokens(handle.db), null, 2));
-    } else {
-      out(USAGE);
-      return 2;
-    }
-    return 0;
+    return await work(handle.db);
   } finally {
     await handle.close();
   }
+}
+
+async function tokenCommand(sub: string | undefined, name: string | undefined, env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  if (!((sub === "create" || sub === "revoke") && name) && sub !== "list") {
+    out(USAGE);
+    return 2;
+  }
+  await onDatabase(env, async (db) => {
+    if (sub === "create") out(`token ${name} created; its secret is shown only now:\n${await createAdminToken(db, name!)}`);
+    else if (sub === "revoke") {
+      if (!(await revokeAdminToken(db, name!))) throw new Error(`no live token named ${name}`);
+      out(`token ${name} revoked`);
+    } else out(JSON.stringify(await listAdminTokens(db), null, 2));
+  });
+  return 0;
+}
+
+/** `--expires-in <days>` (a positive number, fractions allowed) → the expiry instant. */
+function expiryOf(flags: Record<string, string | true>): Date | null {
+  const v = flags["expires-in"];
+  if (v === undefined) return null;
+  const days = Number(v);
+  if (typeof v !== "string" || !(days > 0 && Number.isFinite(days))) throw new Error(`--expires-in must be a positive number of days (got ${JSON.stringify(v)})`);
+  return new Date(Date.now() + days * 86_400_000);
+}
+
+async function apiKeyCommand(sub: string | undefined, name: string | undefined, flags: Record<string, string | true>, env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  if (!((sub === "create" || sub === "revoke") && name) && sub !== "list") {
+    out(USAGE);
+    return 2;
+  }
+  const expiresAt = sub === "create" ? expiryOf(flags) : null;
+  await onDatabase(env, async (db) => {
+    if (sub === "create") {
+      const secret = await createApiKey(db, name!, { expiresAt });
+      out(`API key ${name} created${expiresAt ? ` (expires ${expiresAt.toISOString()})` : ""}; send it as \`Authorization: Bearer <key>\` on /v1/*. It is shown only now:\n${secret}`);
+    } else if (sub === "revoke") {
+      if (!(await revokeApiKey(db, name!))) throw new Error(`no live API key named ${name}`);
+      out(`API key ${name} revoked (gateways refuse it within promotion.sync_interval_ms)`);
+    } else out(JSON.stringify(await listApiKeys(db), null, 2));
+  });
+  return 0;
 }
 
 /**
@@ -100,6 +134,7 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv, out: Out 
     const [cmd, ...rest] = argv;
     const { positional, flags } = options(rest);
     if (cmd === "token") return await tokenCommand(positional[0], positional[1], env, out);
+    if (cmd === "api-key") return await apiKeyCommand(positional[0], positional[1], flags, env, out);
     const call = cmd === undefined ? null : request(cmd, positional, flags);
     if (!call) {
       err(USAGE);

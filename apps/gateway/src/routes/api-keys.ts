@@ -1,8 +1,11 @@
-// Optional API keys on /v1/*: when config `api_keys` lists any, a request needs `Authorization: Bearer <key>`
-// (what OpenAI clients send), else 401 in OpenAI's shape (code invalid_api_key, as OpenAI answers). Keys are
-// compared as sha256 digests in constant time; neither a key nor its digest is ever logged.
+// Optional API keys on /v1/*: keys listed in config `api_keys` and keys issued into the `api_keys` table
+// (admin/api-keys.ts, `npm run admin -- api-key create`). When there is any, a request needs
+// `Authorization: Bearer <key>` (what OpenAI clients send), else 401 in OpenAI's shape (code invalid_api_key,
+// as OpenAI answers); a revoked or expired key is 401 too. Keys are compared as sha256 digests (config keys in
+// constant time); neither a key nor its digest is ever logged.
 import type { MiddlewareHandler } from "hono";
 import { constantTimeEqual } from "../admin/auth";
+import { StoredApiKeys } from "../admin/api-keys";
 import { sha256Hex } from "../admin/named-tokens";
 import type { GatewayContext } from "../context";
 import { HttpError } from "../http/errors";
@@ -17,19 +20,32 @@ function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
 }
 
+const invalid = (message: string) => HttpError.of(401, message, null, "invalid_api_key");
+
 /**
+ * Installed when config lists keys or the app has a database (whose table may hold keys); with neither
+ * kind of key, /v1/* stays open.
  * @example app.use("/v1/*", requireApiKey(ctx));
  */
 export function requireApiKey(ctx: GatewayContext): MiddlewareHandler<AppEnv> {
   const digests = keyDigests(ctx.config.api_keys);
+  const stored = ctx.db ? new StoredApiKeys(ctx.db, ctx.config.promotion.sync_interval_ms, () => ctx.clock.now(), ctx.logError) : null;
   return async (c, next) => {
+    const configured = await digests;
+    const inTable = stored !== null && (await stored.any());
+    if (configured.length === 0 && !inTable) return next();
     const header = c.req.header("authorization");
     const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    if (!match) throw HttpError.of(401, "missing API key: send `Authorization: Bearer <key>` (this gateway has api_keys configured)", null, "invalid_api_key");
-    const presented = hexBytes(await sha256Hex(match[1]!)); // always hashed: presenting a digest is not a key
+    if (!match) throw invalid("missing API key: send `Authorization: Bearer <key>` (this gateway has API keys configured)");
+    const hex = await sha256Hex(match[1]!); // always hashed: presenting a digest is not a key
+    const presented = hexBytes(hex);
     let ok = false;
-    for (const d of await digests) ok = constantTimeEqual(d, presented) || ok; // no early exit
-    if (!ok) throw HttpError.of(401, "incorrect API key provided", null, "invalid_api_key");
+    for (const d of configured) ok = constantTimeEqual(d, presented) || ok; // no early exit
+    if (ok) return next();
+    const verdict = inTable ? await stored.check(hex) : { state: "unknown" as const };
+    if (verdict.state === "revoked") throw invalid("this API key has been revoked");
+    if (verdict.state === "expired") throw invalid(`this API key expired at ${verdict.at.toISOString()}`);
+    if (verdict.state !== "valid") throw invalid("incorrect API key provided");
     await next();
   };
 }

@@ -13,6 +13,7 @@ export const promotionConfig = promotionGates.extend({
   checkpoint_root: text().optional(),
   // Replicas re-read the serving set from the checkpoints table this often. PostgreSQL also pushes every
   // change at once over LISTEN/NOTIFY; the poll is what PGlite uses and a safety net for a lost notification.
+  // The api_keys table is re-read at most this often too (a revocation takes effect within about this).
   sync_interval_ms: int(50, 600_000).default(1000),
 });
 export type PromotionConfig = z.infer<typeof promotionConfig>;

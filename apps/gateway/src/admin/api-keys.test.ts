@@ -1,0 +1,83 @@
+// API keys in the `api_keys` table on /v1/* (fake engines, PGlite in memory): with no key anywhere /v1/* is
+// open; once a key is issued it is required; an issued key and a config key both pass; a wrong, revoked or
+// expired key is 401 in OpenAI's shape (the official client's APIError); the gateway's logs never contain a
+// key; revoking the last key does not reopen the gateway.
+import OpenAI from "openai";
+import { createDb, migrate, type DbHandle } from "@tether/db";
+import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../app";
+import { FakeEngine } from "../engine/fake";
+import { MemoryDriftStore } from "../store/memory-store";
+import { createApiKey, revokeApiKey } from "./api-keys";
+
+const CONFIG_KEY = "sk-tether-config-key-0123456789";
+const REFRESH_MS = 1000;
+
+describe("API keys issued into the database", () => {
+  let handle: DbHandle;
+  const clock = { t: Date.parse("2026-12-03T12:00:00Z"), now() { return this.t; } };
+  const logged: string[] = [];
+  const make = (apiKeys: string[]) =>
+    createApp({
+      policy: new FakeEngine({ id: "fake-policy", seed: 7, drift: 0.3 }),
+      reference: new FakeEngine({ id: "fake-reference", seed: 7 }),
+      store: new MemoryDriftStore(),
+      db: handle.db,
+      clock,
+      config: loadGatewayConfig({ drift_guard: { max_kl: 0.05 }, api_keys: apiKeys, promotion: { sync_interval_ms: REFRESH_MS }, log_content: true }, {}),
+      log: (record) => void logged.push(JSON.stringify(record)),
+      logError: (message, error) => void logged.push(`${message} ${String(error)}`),
+      logLine: (line) => void logged.push(line),
+    });
+  const client = (app: ReturnType<typeof make>, apiKey: string) =>
+    new OpenAI({ apiKey, baseURL: "http://gateway.test/v1", maxRetries: 0, fetch: (input, init) => Promise.resolve(app.request(new Request(input as string, init))) });
+  const complete = (app: ReturnType<typeof make>, key: string) => client(app, key).completions.create({ model: "fake-policy", prompt: "ab", max_tokens: 1 });
+
+  beforeAll(async () => {
+    handle = await createDb("memory://");
+    await migrate(handle);
+  }, 60_000);
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  it("is open with no key anywhere, then needs one; issued and config keys pass; wrong, revoked and expired keys are 401", async () => {
+    const open = make([]);
+    expect((await open.request("/v1/models")).status).toBe(200);
+
+    const alice = await createApiKey(handle.db, "alice");
+    const bob = await createApiKey(handle.db, "bob", { expiresAt: new Date(clock.t + 3_600_000) });
+    expect(alice).toMatch(/^tether_key_[A-Za-z0-9_-]{43}$/);
+    const app = make([CONFIG_KEY]);
+    expect((await app.request("/v1/models")).status).toBe(401);
+    expect((await complete(app, alice)).choices).toHaveLength(1);
+    expect((await complete(app, bob)).choices).toHaveLength(1);
+    expect((await complete(app, CONFIG_KEY)).choices).toHaveLength(1);
+    await expect(complete(app, `${alice}x`)).rejects.toMatchObject({ status: 401, code: "invalid_api_key", type: "authentication_error" });
+    // The first app was built before any key existed: it picks the table up on its next re-read.
+    clock.t += REFRESH_MS;
+    await open.request("/v1/models"); // starts the re-read
+    for (let i = 0; i < 100 && (await open.request("/v1/models")).status === 200; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await open.request("/v1/models")).status).toBe(401);
+
+    expect(await revokeApiKey(handle.db, "alice")).toBe(true);
+    clock.t += REFRESH_MS; // the copy is stale: the next request re-reads the table
+    await app.request("/v1/models", { headers: { authorization: `Bearer ${alice}` } });
+    let revoked: unknown = null;
+    for (let i = 0; i < 100 && revoked === null; i++) revoked = await complete(app, alice).then(() => null, (e: unknown) => e);
+    expect(revoked).toMatchObject({ status: 401, code: "invalid_api_key", error: { message: "this API key has been revoked" } });
+
+    clock.t += 2 * 3_600_000; // past bob's expiry
+    await expect(complete(app, bob)).rejects.toMatchObject({ status: 401, code: "invalid_api_key", error: { message: expect.stringMatching(/^this API key expired at 2026-12-03T13:00:00/) } });
+
+    expect(await revokeApiKey(handle.db, "bob")).toBe(true);
+    clock.t += REFRESH_MS;
+    const last = make([]); // only revoked rows left: still closed
+    expect((await last.request("/v1/models")).status).toBe(401);
+    expect((await last.request("/v1/models", { headers: { authorization: `Bearer ${bob}` } })).status).toBe(401);
+
+    expect(logged.length).toBeGreaterThan(0); // access lines were written (log_content: bodies included)…
+    for (const secret of [alice, bob, CONFIG_KEY]) expect(logged.join("\n")).not.toContain(secret); // …without a key
+  }, 60_000);
+});
