@@ -7,6 +7,7 @@ import { benchGuard } from "./guard-overhead";
 import { benchInt8Forms } from "./int8-forms";
 import { benchRequestProfile } from "./request-profile";
 import { benchMonitor } from "./monitor";
+import { benchSwapMemory } from "./swap-memory";
 import { benchTrain } from "./train-throughput";
 import { benchWorkerDecode } from "./worker-decode";
 import { benchWorkerLimits } from "./worker-limits";
@@ -23,6 +24,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   profile: () => benchRequestProfile(),
   "int8-forms": () => benchInt8Forms(),
   monitor: () => benchMonitor(),
+  "swap-memory": () => benchSwapMemory(),
   "worker-decode": () => benchWorkerDecode(),
   "worker-limits": () => benchWorkerLimits(),
 };

@@ -11,7 +11,7 @@ import { loadGatewayConfig, type GatewayConfigInput } from "@tether/shared/schem
 import { createApp } from "../apps/gateway/src/app";
 import { OrtNodeEngine } from "../apps/gateway/src/engine/ort-node";
 import { nodeCheckpointLoader } from "../apps/gateway/src/serving/node-loader";
-import { tokenizerSha256 } from "../apps/gateway/src/serving/checkpoint-loader";
+import { tokenizerSha256, type CheckpointLoader } from "../apps/gateway/src/serving/checkpoint-loader";
 import { MemoryDriftStore } from "../apps/gateway/src/store/memory-store";
 import { DEMO_POLICY, DEMO_REFERENCE } from "./gateway-helpers";
 
@@ -64,8 +64,8 @@ export function otherTokenizerCopy(root: string): string {
   return dir;
 }
 
-/** The demo pair served by a real app with a registry on in-memory PGlite; root = checkpoint root. */
-export async function promotionApp(root: string, config: GatewayConfigInput = {}) {
+/** The demo pair served by a real app with a registry on in-memory PGlite; root = checkpoint root. `wrapLoader` may wrap the checkpoint loader. */
+export async function promotionApp(root: string, config: GatewayConfigInput = {}, wrapLoader: (loader: CheckpointLoader) => CheckpointLoader = (l) => l) {
   cpSync(DEMO_POLICY, join(root, "policy"), { recursive: true });
   cpSync(DEMO_REFERENCE, join(root, "reference"), { recursive: true });
   const policy = await OrtNodeEngine.load(join(root, "policy"), { intraOpNumThreads: 1 });
@@ -86,7 +86,7 @@ export async function promotionApp(root: string, config: GatewayConfigInput = {}
     sketch: reference.checkpoint.sketch,
     logError: (_m, e) => void errors.push(e),
     checkpoints: {
-      loader: nodeCheckpointLoader(root, { intraOpNumThreads: 1 }),
+      loader: wrapLoader(nodeCheckpointLoader(root, { intraOpNumThreads: 1 })),
       reference: { id: reference.info.id, tokenizerSha256: tokenizerSha256(reference.checkpoint.manifest), sketch: reference.checkpoint.sketch },
     },
   });
