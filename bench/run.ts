@@ -8,6 +8,7 @@ import { benchInt8Forms } from "./int8-forms";
 import { benchRequestProfile } from "./request-profile";
 import { benchMonitor } from "./monitor";
 import { benchSwapMemory } from "./swap-memory";
+import { benchSketchCalibration } from "./sketch-calibration";
 import { benchTrain } from "./train-throughput";
 import { benchWorkerDecode } from "./worker-decode";
 import { benchWorkerLimits } from "./worker-limits";
@@ -25,6 +26,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   "int8-forms": () => benchInt8Forms(),
   monitor: () => benchMonitor(),
   "swap-memory": () => benchSwapMemory(),
+  "sketch-calibration": () => benchSketchCalibration(),
   "worker-decode": () => benchWorkerDecode(),
   "worker-limits": () => benchWorkerLimits(),
 };

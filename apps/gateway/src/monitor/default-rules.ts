@@ -20,7 +20,7 @@ const WINDOW = "5m"; // 30 slots of 10 s: long enough for MIN_SAMPLES at ≥ 4 r
 
 /**
  * @example defaultAlertRules(policyEval, true).map((r) => r.name)
- * // ["kl-mean-p95-high", "kl-mean-critical", "kl-max-p95-high", "rejection-rate-high", "sketch-p95-high"]
+ * // ["kl-mean-p95-high", "kl-mean-critical", "kl-max-p95-high", "rejection-rate-high", "sketch-p95-high-layer-6", …]
  */
 export function defaultAlertRules(ev: EvalReport | null, hasSketch: boolean): AlertRuleConfig[] {
   const rules: unknown[] = [];
@@ -38,11 +38,19 @@ export function defaultAlertRules(ev: EvalReport | null, hasSketch: boolean): Al
     // at P_REF that is 5 × 1% = 5%, trusted after 1/1% = 100 candidates.
     rules.push({ ...base, name: "rejection-rate-high", metric: "rejection_rate", statistic: "rate", threshold: { from: "guard", times: EXCESS }, min_samples: Math.ceil(1 / (1 - P_REF / 100)), severity: "warning" });
   }
-  if (hasSketch) {
-    // Percentile scores are uniform on 0–100 for a policy whose activations look like the reference's
-    // calibration set; a window p95 above 99 means ≥ 5% of requests sit beyond the reference's p99.
-    rules.push({ ...base, name: "sketch-p95-high", metric: "sketch_percentile", statistic: `p${P_WIN}`, threshold: { from: "sketch", percentile: P_REF }, severity: "warning" });
+  if (hasSketch && ev?.sketch) {
+    // Per monitored layer: more than 5% of requests score past what only 1% of the approved policy's own
+    // held-out requests reached. Not the reference's percentiles themselves: those are uniform on 0–100 only
+    // for traffic like the calibration set (the reference's base corpus). Measured on the demo pair, 100
+    // held-out prompts each: the reference answering base-corpus prompts scores p50 52, p95 96, 2% above 99
+    // (calibrated); the reference itself answering the new task's prompts scores p50 100 (63–100% above 99),
+    // so a rule at the reference's p99 fires on healthy traffic whatever the policy does.
+    for (const { layer } of ev.sketch.per_request_percentile) {
+      rules.push({ ...base, name: `sketch-p95-high-layer-${layer}`, metric: "sketch_percentile", layer, statistic: `p${P_WIN}`, threshold: { from: "eval", percentile: P_REF }, severity: "warning" });
+    }
   }
+  // Without eval.json's sketch distribution there is no default sketch rule: configure one with
+  // {from: "sketch"} when sketch.json was calibrated on traffic like the gateway's (trainer `export --data`).
   // No latency or request-rate default: the reference has no distribution for them to be relative to.
   return rules.map((r) => alertRule.parse(r));
 }

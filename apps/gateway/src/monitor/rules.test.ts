@@ -33,9 +33,9 @@ describe("thresholds relative to the reference", () => {
     expect(cdfAt(d, 0.19)).toBe(1);
   });
 
-  test("default rules: derived from eval.json and sketch.json, none without them", () => {
+  test("default rules: derived from eval.json, none without it (a sketch rule needs eval.json's sketch distribution)", () => {
     const rules = defaultAlertRules(ev, true);
-    expect(rules.map((r) => r.name)).toEqual(["kl-mean-p95-high", "kl-mean-critical", "rejection-rate-high", "sketch-p95-high"]);
+    expect(rules.map((r) => r.name)).toEqual(["kl-mean-p95-high", "kl-mean-critical", "rejection-rate-high"]);
     const ref = { eval: ev, guardMaxKl: 0.15, hasSketch: true };
     expect(resolveThreshold(rules[0]!, ref)).toBeCloseTo(0.15, 12); // eval p99
     expect(resolveThreshold(rules[2]!, ref)).toBeCloseTo(5 * 0.01, 12); // 5 × (1 − F(p99))
@@ -43,7 +43,7 @@ describe("thresholds relative to the reference", () => {
     expect(rules[2]!.min_samples).toBe(100);
     expect(rules.find((r) => r.severity === "critical")!.auto_rollback).toBe(true);
     expect(defaultAlertRules(null, false)).toEqual([]);
-    expect(defaultAlertRules(null, true).map((r) => r.name)).toEqual(["sketch-p95-high"]);
+    expect(defaultAlertRules(null, true)).toEqual([]); // sketch.json alone: its calibration set may not look like the traffic
   });
 });
 

@@ -43,6 +43,12 @@ export function resolveThreshold(rule: AlertRuleConfig, ref: ReferenceStats): nu
   if (typeof t === "number") return t;
   if (t.from === "sketch") return ref.hasSketch ? t.percentile : null;
   if (!ref.eval) return null;
+  if (t.from === "eval" && rule.metric === "sketch_percentile") {
+    // The rule's layer, or the highest layer threshold (the rule's value is then the worst layer's).
+    const layers = (ref.eval.sketch?.per_request_percentile ?? []).filter((l) => rule.layer === undefined || l.layer === rule.layer);
+    if (!ref.hasSketch || layers.length === 0) return null;
+    return Math.min(100, t.times * Math.max(...layers.map((l) => quantileAt(l.distribution, t.percentile / 100))));
+  }
   if (t.from === "eval") {
     const dist = rule.metric === "kl_max" ? ref.eval.kl.per_request_kl_max : ref.eval.kl.per_request_kl_mean;
     return dist ? t.times * quantileAt(dist, t.percentile / 100) : null;

@@ -37,7 +37,8 @@ const times = real({ value: 0, exclusive: true });
 /**
  * A threshold: a number in the metric's unit, or relative to the reference's own distribution:
  * - {from:"eval", percentile, times}: times × that percentile of eval.json's per-request kl_mean (kl_max for
- *   metric kl_max), i.e. of what the healthy policy produced on held-out prompts;
+ *   metric kl_max; for sketch_percentile the rule's layer's, or the highest over layers, of eval.json's
+ *   sketch.per_request_percentile), i.e. of what the healthy policy produced on held-out prompts;
  * - {from:"sketch", percentile}: that percentile of the reference's calibration distribution, on the 0–100
  *   percentile-score scale the gateway logs (sketch.json's quantiles are what the scores are ranked in);
  * - {from:"guard", times}: times × the candidate rejection rate a healthy policy would have under the guard's
@@ -74,7 +75,7 @@ export const alertRule = z
     if (rate && r.statistic !== "rate") issue("statistic", `must be "rate" for metric ${r.metric} (got ${JSON.stringify(r.statistic)})`);
     if (!rate && r.statistic === "rate") issue("statistic", `"rate" applies to rejection_rate, fallback_rate, request_rate only; use mean, p50, p95, p99 or max for ${r.metric}`);
     if (typeof r.threshold === "object") {
-      const allowed = { eval: ["kl_mean", "kl_max"], sketch: ["sketch_percentile"], guard: ["rejection_rate"] }[r.threshold.from];
+      const allowed = { eval: ["kl_mean", "kl_max", "sketch_percentile"], sketch: ["sketch_percentile"], guard: ["rejection_rate"] }[r.threshold.from];
       if (!allowed.includes(r.metric)) issue("threshold", `{from: "${r.threshold.from}"} applies to metric ${allowed.join(" or ")}, not ${r.metric}`);
     }
     if (r.fallback !== undefined && r.metric !== "fallback_rate") issue("fallback", "applies to metric fallback_rate only");

@@ -76,6 +76,21 @@ export const evalKl = z.strictObject({
 });
 export type EvalKl = z.infer<typeof evalKl>;
 
+/**
+ * The policy's own sketch scores on the held-out requests: per monitored layer, the distribution over requests
+ * of the percentile score (0–100, ranked in the reference's sketch.json exactly as the gateway logs it). The
+ * monitor's default sketch rule is relative to it: sketch.json is calibrated on the reference's base corpus,
+ * and traffic unlike that corpus (a new task) scores near 100 even on the reference itself, so a threshold on
+ * the reference's own percentiles fires on healthy traffic.
+ */
+export const evalSketch = z.strictObject({
+  per_request_percentile: z
+    .array(z.strictObject({ layer: int(0), distribution: empiricalDistribution }))
+    .min(1)
+    .refine((ls) => new Set(ls.map((l) => l.layer)).size === ls.length, { error: "layers must be distinct" }),
+});
+export type EvalSketch = z.infer<typeof evalSketch>;
+
 /** The new task the checkpoint was trained for. */
 export const evalTask = z.strictObject({
   name: text(), // e.g. "reverse-words"
@@ -114,6 +129,7 @@ export const evalReport = z
     kl: evalKl,
     task: evalTask.nullable(), // null for a reference (it was not trained on a new task)
     base: evalBase,
+    sketch: evalSketch.optional(), // absent: no default sketch alert rule (monitor/default-rules.ts)
   })
   .superRefine((e, ctx) => {
     if (e.reference_id === e.checkpoint_id) ctx.addIssue({ code: "custom", path: ["reference_id"], message: "must differ from checkpoint_id" });
