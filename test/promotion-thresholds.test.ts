@@ -83,4 +83,25 @@ describe("monitor thresholds follow the promoted checkpoint", () => {
     expect(back.map((e) => e.transition)).toEqual(["pending", "firing"]);
     expect(back[0]!.alert.threshold).toBeCloseTo(demoP99, 9);
   }, 120_000);
+
+  it("default rules: a promoted checkpoint whose eval.json has a sketch section adds its per-layer sketch rules", async () => {
+    const layers = (readJsonFile(join(DEMO_POLICY, "..", "reference", "sketch.json")).spec.layers as number[]);
+    const own = mkdtempSync(join(root, "defaults-"));
+    const withSketch = policyVariant(own, "with-sketch", "policy-threshold-sketch", { klMean: 0.5, retention: 0.95 }, (ev) => {
+      ev.sketch = { per_request_percentile: layers.map((layer) => ({ layer, distribution: { count: 100, mean: 90, min: 40, max: 100, quantiles: [{ q: 0.5, value: 92 }, { q: 0.99, value: 99.5 }] } })) };
+    });
+    const d = await promotionApp(own, { promotion: { kl_budget: 1.0, retention_floor: 0.9 } });
+    try {
+      const names = () => d.app.context.monitoring.monitor.rules.map((r) => r.name);
+      expect(names().some((n) => n.startsWith("sketch-"))).toBe(false); // the demo eval.json has no sketch section
+      const reg = await Promise.resolve(d.app.request("/admin/checkpoints", { method: "POST", headers: ADMIN, body: JSON.stringify({ path: withSketch }) }));
+      expect(reg.status).toBe(201);
+      const id = ((await reg.json()) as { id: string }).id;
+      const res = await Promise.resolve(d.app.request(`/admin/checkpoints/${id}/promote`, { method: "POST", headers: ADMIN, body: JSON.stringify({ canary_percent: 20 }) }));
+      expect(res.status).toBe(200);
+      expect(names()).toEqual(expect.arrayContaining(layers.map((l) => `sketch-p95-high-layer-${l}`)));
+    } finally {
+      await d.close();
+    }
+  }, 120_000);
 });

@@ -60,6 +60,16 @@ export class DriftMonitor {
     this.thresholds.clear();
   }
 
+  /**
+   * Adds rules not yet known by name (the defaults of a newly served checkpoint whose eval.json has more than
+   * the first one's); existing rules and their open alerts are kept. Thresholds are re-resolved.
+   */
+  addRules(rules: readonly AlertRule[]): void {
+    const known = new Set(this.o.rules.map((r) => r.name));
+    this.o.rules = [...this.o.rules, ...rules.filter((r) => !known.has(r.name))];
+    this.thresholds.clear();
+  }
+
   /** One logged request (its drift-log rows). O(1): a few counter and histogram updates per ring. */
   observe(request: RequestRowLike, samples: readonly SampleRowLike[]): void {
     const obs = observationOf(request, samples);

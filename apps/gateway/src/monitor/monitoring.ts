@@ -74,6 +74,9 @@ export function createMonitoring(d: MonitoringDeps): Monitoring {
   });
   const serve = (served: ReadonlyArray<{ id: string; stats: ReferenceStats }>) => {
     for (const s of served) known.set(s.id, s.stats);
+    // Default rules come from eval.json: a served checkpoint whose eval.json has more (kl_max, sketch) adds
+    // the rules it makes possible; a checkpoint without those numbers has no threshold for them (skipped).
+    if (!configured) for (const s of served) monitor.addRules(defaultAlertRules(s.stats.eval, s.stats.hasSketch).map(compileRule));
     monitor.setReferences(references); // clears the resolved thresholds: each is re-resolved from `known`
   };
   return { monitor, store, webhooks, streams, start: () => monitor.start(d.db ? driftHistory(d.db) : undefined), serve };
