@@ -59,7 +59,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> & { context: GatewayConte
     c.res.headers.set("x-tether-request-id", c.get("requestId"));
     if (!ctx.log) return;
     const content = copy ? { content: (await copy.text().catch(() => "")).slice(0, 4096) } : {};
-    ctx.log({ level: "info", msg: "request", request_id: c.get("requestId"), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((ctx.clock.now() - c.get("arrivedAt")) * 100) / 100, ...content });
+    const key = c.get("apiKeyName") === undefined ? {} : { api_key: c.get("apiKeyName") }; // the key's name, never the key
+    ctx.log({ level: "info", msg: "request", request_id: c.get("requestId"), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((ctx.clock.now() - c.get("arrivedAt")) * 100) / 100, ...key, ...content });
   });
   // CORS only when origins are configured (off by default: no browser origin may call the API).
   const origins = ctx.config.cors.origins;

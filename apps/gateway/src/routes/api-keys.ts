@@ -41,11 +41,15 @@ export function requireApiKey(ctx: GatewayContext): MiddlewareHandler<AppEnv> {
     const presented = hexBytes(hex);
     let ok = false;
     for (const d of configured) ok = constantTimeEqual(d, presented) || ok; // no early exit
-    if (ok) return next();
+    if (ok) {
+      c.set("apiKeyName", "config");
+      return next();
+    }
     const verdict = inTable ? await stored.check(hex) : { state: "unknown" as const };
     if (verdict.state === "revoked") throw invalid("this API key has been revoked");
     if (verdict.state === "expired") throw invalid(`this API key expired at ${verdict.at.toISOString()}`);
     if (verdict.state !== "valid") throw invalid("incorrect API key provided");
+    c.set("apiKeyName", verdict.name); // the name only: the access log line carries it, never the key
     await next();
   };
 }
