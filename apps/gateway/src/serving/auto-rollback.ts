@@ -1,6 +1,7 @@
 // Auto-rollback: an alert that fires on the canary arm, from a rule that asks for it (mon's rules: on by
 // default for critical ones, `auto_rollback` per rule), ends the canary at once; the audit row names the
 // alert. The bus listener only enqueues the rollback (AlertBus listeners must not block).
+import { HttpError } from "../http/errors";
 import type { AlertBus, AlertEvent } from "../monitor/alert-bus";
 import type { Registry } from "./registry";
 
@@ -23,7 +24,12 @@ export function attachAutoRollback(registry: Registry, alerts: AlertBus): () => 
     const reason = `alert ${a.id} (${a.rule}, ${a.severity}): ${a.statistic} ${a.metric} over ${a.window} = ${a.value} ${a.comparison} ${a.threshold}`;
     registry.rollback({ actor: AUTO_ROLLBACK_ACTOR, reason, alertId: a.id, onlyCanary: canary! }).then(
       (audit) => console.error(`tether: auto-rollback: canary ${canary} rolled back after ${reason} (promotion ${audit.id})`),
-      (error: unknown) => registry.ctx.logError(`tether: auto-rollback of ${canary} after alert ${a.id} failed`, error),
+      (error: unknown) => {
+        // Several replicas see the same canary drift: the first one's rollback wins (registry lock), the
+        // others find the canary gone, which is the outcome they wanted.
+        if (error instanceof HttpError && error.response.body.error.code === "not_canary") console.error(`tether: auto-rollback: canary ${canary} was already rolled back (another replica), alert ${a.id}`);
+        else registry.ctx.logError(`tether: auto-rollback of ${canary} after alert ${a.id} failed`, error);
+      },
     );
   });
 }
