@@ -101,6 +101,8 @@ export class DataParallel {
   private readonly pending: Map<number, Pending>[];
   private failure: Error | null = null;
   private closing = false;
+  /** CPU ms this thread spent in the last step's serial parts (weights out, gradient sum), replicas idle. */
+  lastSerialCpuMs = 0;
   private nextId = 0;
 
   private constructor(
@@ -190,10 +192,12 @@ export class DataParallel {
     if (shards.length !== this.size) throw new Error(`expected ${this.size} shards, got ${shards.length}`);
     const empty = shards.findIndex((s) => s.task.shape[0] === 0 || (s.replay !== undefined && s.replay.shape[0] === 0));
     if (empty >= 0) throw new Error(`data-parallel: shard ${empty} has no rows (a batch needs at least one row per worker; lower --workers)`);
+    const publish = process.cpuUsage();
     for (const name of this.opts.trainable) {
       const [at] = this.offsets.get(name)!;
       this.weights.set(this.opts.policy.get(name)!.dataSync() as Float32Array, at);
     }
+    const published = process.cpuUsage(publish);
     const id = this.nextId++;
     const replies = this.workers.map((w, i) => {
       const p = new Promise<StepValues>((resolve, reject) => this.pending[i]!.set(id, { resolve, reject }));
@@ -211,11 +215,12 @@ export class DataParallel {
       tf.dispose(Object.values(own.grads));
       throw e;
     }
+    const reduce = process.cpuUsage();
     const grads: tf.NamedTensorMap = {};
     let at = 0;
     for (const v of trainableVars) {
       const g = own.grads[v.name];
-      const sum = g ? Float32Array.from(g.dataSync() as Float32Array) : new Float32Array(v.size);
+      const sum = g ? new Float32Array(g.dataSync() as Float32Array) : new Float32Array(v.size); // a copy: the cpu backend hands out its own store
       for (const buffer of this.gradBuffers) {
         for (let j = 0; j < sum.length; j++) sum[j]! += buffer[at + j]!;
       }
@@ -223,6 +228,8 @@ export class DataParallel {
       grads[v.name] = tf.tensor(sum, v.shape);
     }
     tf.dispose(Object.values(own.grads));
+    const reduced = process.cpuUsage(reduce);
+    this.lastSerialCpuMs = (published.user + published.system + reduced.user + reduced.system) / 1000;
     const total = [own.values, ...values].reduce((s, x) => ({ loss: s.loss + x.loss, ce: s.ce + x.ce, kl: s.kl + x.kl }));
     return { grads, values: total };
   }
