@@ -2,7 +2,8 @@
 // --data JSONL), then save it as a reference checkpoint with its held-out loss and base-task accuracy.
 //
 // 1) backend, tokenizer (character BPE), model shape from --preset, seeded init
-// 2) Adam steps on next-token cross-entropy over every token, warmup + cosine LR, clipping
+// 2) Adam steps on next-token cross-entropy over every token, warmup + cosine LR, clipping; with
+//    --workers N the batch's gradient is computed by N data-parallel replicas (parallel/data-parallel.ts)
 // 3) held-out loss every --eval-every steps; at the end loss + greedy accuracy on held-out problems
 // 4) checkpoint: config.json, model.safetensors, tokenizer files, eval.json, metrics.jsonl, manifest.json
 import { join } from "node:path";
@@ -14,11 +15,10 @@ import { BASE_DATASET, bundledDataset } from "../data/bundled";
 import { collate, encodeExamples, shuffledBatches } from "../data/batches";
 import { readSftJsonl } from "../data/jsonl";
 import { initParams, disposeParams } from "../model/params";
-import { forward } from "../model/qwen2";
+import { startWorkers, stepGrads } from "../parallel/data-parallel";
 import { buildCharBpe } from "../tokenizer/char-bpe";
 import { loadTokenizer } from "../tokenizer/tokenizer";
 import { answerAccuracy, heldOutLoss } from "../train/evaluate";
-import { crossEntropy } from "../train/losses";
 import { Adam } from "../train/optimizer";
 import { Progress } from "../train/progress";
 import { Snapshots } from "../train/snapshot";
@@ -64,24 +64,26 @@ export async function pretrain(cfg: TrainerConfig, log: (line: string) => void =
   let tokens = start.tokens;
   let last: Record<string, number> = {};
 
-  for (const { step, items } of shuffledBatches(rows, { batchSize: cfg.batch, seed: cfg.seed, startStep: start.step })) {
-    if (step >= cfg.steps) break;
-    const batch = collate(items, tok.padId);
-    const lr = learningRate(schedule, step);
-    const { value, grads } = tf.variableGrads(() => {
-      const { logits } = forward(params, model, tf.tensor2d(batch.inputIds, batch.shape, "int32"));
-      return crossEntropy(logits, tf.tensor2d(batch.targetIds, batch.shape, "int32"), tf.tensor2d(batch.lossMask, batch.shape));
-    }, adam.trainable());
-    const { gradNorm } = adam.apply(grads, lr);
-    const loss = value.dataSync()[0]!;
-    tf.dispose([value, ...Object.values(grads)]);
-    tokens += batch.tokens;
-    last = { loss, lr, grad_norm: gradNorm };
-    progress.update({ step: step + 1, ...last }, batch.tokens);
-    if (cfg.evalEvery > 0 && (step + 1) % cfg.evalEvery === 0 && step + 1 < cfg.steps) {
-      progress.log({ step: step + 1, heldout_loss: heldOutLoss(params, model, heldOutRows, tok.padId) });
+  const replica = { policy: params, reference: null, config: model };
+  const dp = await startWorkers(cfg.workers, cfg.batch, { ...replica, backend, trainable: [...adam.m.keys()] }, log);
+  try {
+    for (const { step, items } of shuffledBatches(rows, { batchSize: cfg.batch, seed: cfg.seed, startStep: start.step })) {
+      if (step >= cfg.steps) break;
+      const batch = collate(items, tok.padId);
+      const lr = learningRate(schedule, step);
+      const { grads, values } = await stepGrads(dp, replica, { kind: "pretrain" }, { task: batch }, adam.trainable());
+      const { gradNorm } = adam.apply(grads, lr);
+      tf.dispose(Object.values(grads));
+      tokens += batch.tokens;
+      last = { loss: values.loss, lr, grad_norm: gradNorm };
+      progress.update({ step: step + 1, ...last }, batch.tokens);
+      if (cfg.evalEvery > 0 && (step + 1) % cfg.evalEvery === 0 && step + 1 < cfg.steps) {
+        progress.log({ step: step + 1, heldout_loss: heldOutLoss(params, model, heldOutRows, tok.padId) });
+      }
+      if (snapshots.due(step + 1, cfg.steps)) snapshots.save(step + 1, tokens);
     }
-    if (snapshots.due(step + 1, cfg.steps)) snapshots.save(step + 1, tokens);
+  } finally {
+    await dp?.close();
   }
   progress.stop();
   snapshots.clear();

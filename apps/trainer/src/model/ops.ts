@@ -5,6 +5,7 @@
 // primitive here, mm(a, b) = a·b, states its gradient with explicit transposes followed by plain
 // 2-D products:  ∂L/∂a = g·bᵀ,  ∂L/∂b = aᵀ·g.
 import * as tf from "@tensorflow/tfjs";
+import { gemm, gemmAvailable } from "./wasm-gemm";
 
 const mmOp = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
   save([a, b]);
@@ -103,4 +104,56 @@ const swigluOp = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSa
  */
 export function swiglu(gate: tf.Tensor2D, up: tf.Tensor2D): tf.Tensor2D {
   return swigluOp(gate, up);
+}
+
+// Batched products (attention's q·kᵀ, p·v and their gradients). On wasm they run on model/wasm-gemm.ts's
+// kernel, which sums in tfjs-wasm's own order: the same bits as tf.matMul, ~8–10× faster. The gradient is
+// tf.matMul's (tfjs-core BatchMatMul_grad) with every product on the same path:
+//   C = A·B:   ∂A = G·Bᵀ, ∂B = Aᵀ·G ;   C = A·Bᵀ:  ∂A = G·B, ∂B = Gᵀ·A ;   C = Aᵀ·B:  ∂A = B·Gᵀ, ∂B = A·G
+function batchProduct(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
+  const lead = a.shape.slice(0, -2);
+  const batch = lead.reduce((n, x) => n * x, 1);
+  const sameLead = b.rank === a.rank && lead.every((x, i) => x === b.shape[i]);
+  // batch 1 without transposes is XNNPACK's in tfjs (another summation order); Aᵀ·Bᵀ never occurs here.
+  if (batch === 1 || (transposeA && transposeB) || !sameLead || a.dtype !== "float32" || b.dtype !== "float32" || !gemmAvailable()) {
+    return tf.matMul(a, b, transposeA, transposeB);
+  }
+  const [ar, ac] = a.shape.slice(-2) as [number, number];
+  const [br, bc] = b.shape.slice(-2) as [number, number];
+  const a3 = tf.reshape(a, [batch, ar, ac]) as tf.Tensor3D;
+  const b3 = tf.reshape(b, [batch, br, bc]) as tf.Tensor3D;
+  const out = gemm(a3, transposeB ? (tf.transpose(b3, [0, 2, 1]) as tf.Tensor3D) : b3, transposeA);
+  return tf.reshape(out, [...lead, transposeA ? ac : ar, transposeB ? br : bc]);
+}
+
+const bmmOps = new Map<string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
+
+function bmmOp(transposeA: boolean, transposeB: boolean): (a: tf.Tensor, b: tf.Tensor) => tf.Tensor {
+  const key = `${transposeA}/${transposeB}`;
+  const cached = bmmOps.get(key);
+  if (cached) return cached;
+  const P = batchProduct;
+  const fn = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([a, b]);
+    return {
+      value: P(a, b, transposeA, transposeB),
+      gradFunc: (dy: tf.Tensor, [sa, sb]: tf.Tensor[]) => {
+        if (!transposeA && !transposeB) return [P(dy, sb!, false, true), P(sa!, dy, true, false)];
+        if (!transposeA && transposeB) return [P(dy, sb!, false, false), P(dy, sa!, true, false)];
+        if (transposeA && !transposeB) return [P(sb!, dy, false, true), P(sa!, dy, false, false)];
+        return [P(sb!, dy, true, true), P(dy, sa!, true, true)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  bmmOps.set(key, fn);
+  return fn;
+}
+
+/**
+ * tf.matMul(a, b, transposeA, transposeB) for tensors of rank ≥ 3 with equal leading (batch) dimensions,
+ * differentiable; on the wasm backend through the fast batched kernel, with the same results.
+ * @example bmm(q, k, false, true) // [B, H, T, D]·[B, H, T, D]ᵀ → [B, H, T, T]
+ */
+export function bmm<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA = false, transposeB = false): T {
+  return bmmOp(transposeA, transposeB)(a, b) as T;
 }

@@ -10,7 +10,7 @@
 //   logits = RMSNorm(x)·W_headᵀ                                      (W_head = E when tied)
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "./config";
-import { linear, mm, rmsNorm, swiglu } from "./ops";
+import { bmm, linear, mm, rmsNorm, swiglu } from "./ops";
 import type { Params } from "./params";
 
 const NEG_INF = -1e9; // finite, so a fully masked (padding) query row stays a uniform softmax, not NaN
@@ -70,8 +70,8 @@ export function forward(params: Params, c: ModelConfig, inputIds: tf.Tensor2D, o
     // so group the rep query heads of each kv head along the time axis.
     const rep = H / Hkv;
     const qGrouped = tf.reshape(q, [B, Hkv, rep * T, D]); // [B, H, T, D] -> [B, Hkv, rep·T, D]
-    const scores = tf.add(tf.mul(tf.matMul(qGrouped, k, false, true), 1 / Math.sqrt(D)), groupBias); // [B, Hkv, rep·T, T]
-    const attn = tf.reshape(tf.matMul(tf.softmax(scores), v), [B, H, T, D]); // [B, Hkv, rep·T, D] -> [B, H, T, D]
+    const scores = tf.add(tf.mul(bmm(qGrouped, k, false, true), 1 / Math.sqrt(D)), groupBias); // [B, Hkv, rep·T, T]
+    const attn = tf.reshape(bmm(tf.softmax(scores), v), [B, H, T, D]); // [B, Hkv, rep·T, D] -> [B, H, T, D]
     const merged = tf.reshape(tf.transpose(attn, [0, 2, 1, 3]), [B * T, H * D]) as tf.Tensor2D; // [B, H, T, D] -> [B·T, H·D]
     x = tf.add(x, linear(merged, p(`${pre}self_attn.o_proj.weight`)));
 

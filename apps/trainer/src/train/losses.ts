@@ -9,9 +9,18 @@
 import * as tf from "@tensorflow/tfjs";
 import type { KlDirection } from "@tether/shared/math/kl";
 
-/** Mean over masked positions of a per-position tensor [B, T]; 0 when the mask is empty. */
-export function maskedMean(values: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
-  return tf.div(tf.sum(tf.mul(values, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+/**
+ * Mean over masked positions of a per-position tensor [B, T]; 0 when the mask is empty. `norm` replaces the
+ * denominator max(Σ mask, 1): a data-parallel shard passes the whole batch's count, so the shards' sums add
+ * up to the full-batch mean (train/data-parallel.ts).
+ */
+export function maskedMean(values: tf.Tensor2D, mask: tf.Tensor2D, norm?: number): tf.Scalar {
+  return tf.div(tf.sum(tf.mul(values, mask)), denominator(mask, norm)) as tf.Scalar;
+}
+
+/** max(Σ mask, 1), or the given whole-batch count. */
+function denominator(mask: tf.Tensor2D, norm?: number): tf.Scalar | number {
+  return norm === undefined ? (tf.maximum(tf.sum(mask), 1) as tf.Scalar) : Math.max(norm, 1);
 }
 
 /**
@@ -31,22 +40,22 @@ export function tokenLogprobs(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Ten
 //   reverse:  ∂/∂z_tv = w_t·p_tv·(log p_tv − log q_tv − KL_t)
 //   forward:  ∂/∂z_tv = w_t·(p_tv − q_tv)
 // Targets, mask and reference logits are constants: only the policy logits get a gradient.
-function positionWeights(mask: tf.Tensor2D): tf.Tensor3D {
-  return tf.expandDims(tf.div(mask, tf.maximum(tf.sum(mask), 1)), -1) as tf.Tensor3D; // [B, T] -> [B, T, 1]
+function positionWeights(mask: tf.Tensor2D, norm?: number): tf.Tensor3D {
+  return tf.expandDims(tf.div(mask, denominator(mask, norm)), -1) as tf.Tensor3D; // [B, T] -> [B, T, 1]
 }
 
 /**
- * Token-level cross-entropy (nats) averaged over the mask.
+ * Token-level cross-entropy (nats) averaged over the mask (or summed and divided by `norm`, see maskedMean).
  * @example crossEntropy(logits, targets, lossMask)
  */
-export function crossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
+export function crossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D, norm?: number): tf.Scalar {
   const oneHot = tf.oneHot(targets.toInt(), logits.shape[2]).toFloat() as tf.Tensor3D;
   const op = tf.customGrad(((z: tf.Tensor3D, save: tf.GradSaveFunc) => {
     const logp = tf.logSoftmax(z);
     // Tensors made outside the tape are disposed before the backward pass: save everything it reads.
-    save([logp, oneHot, positionWeights(mask)]);
+    save([logp, oneHot, positionWeights(mask, norm)]);
     return {
-      value: tf.neg(maskedMean(tf.sum(tf.mul(logp, oneHot), -1) as tf.Tensor2D, mask)),
+      value: tf.neg(maskedMean(tf.sum(tf.mul(logp, oneHot), -1) as tf.Tensor2D, mask, norm)),
       gradFunc: (dy: tf.Tensor, [sLogp, sOneHot, sW]: tf.Tensor[]) => tf.mul(tf.mul(tf.sub(tf.exp(sLogp!), sOneHot!), sW!), dy),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (z: tf.Tensor3D) => tf.Scalar;
@@ -68,10 +77,10 @@ export function tokenKlTensor(policyLogits: tf.Tensor3D, referenceLogits: tf.Ten
 }
 
 /**
- * Exact KL anchor averaged over masked positions (nats/token).
+ * Exact KL anchor averaged over masked positions (nats/token; `norm` as in maskedMean).
  * @example klLoss(policyLogits, referenceLogits, mask, "forward")
  */
-export function klLoss(policyLogits: tf.Tensor3D, referenceLogits: tf.Tensor3D, mask: tf.Tensor2D, direction: KlDirection, mix = 0.5): tf.Scalar {
+export function klLoss(policyLogits: tf.Tensor3D, referenceLogits: tf.Tensor3D, mask: tf.Tensor2D, direction: KlDirection, mix = 0.5, norm?: number): tf.Scalar {
   const logq = tf.logSoftmax(referenceLogits);
   const [wF, wR] = direction === "forward" ? [1, 0] : direction === "reverse" ? [0, 1] : [mix, 1 - mix];
   const op = tf.customGrad(((z: tf.Tensor3D, save: tf.GradSaveFunc) => {
@@ -81,9 +90,9 @@ export function klLoss(policyLogits: tf.Tensor3D, referenceLogits: tf.Tensor3D, 
     const reverse = tf.sum(tf.mul(p, diff), -1, true); // [B, T, 1]
     const perToken = wF > 0 ? tf.sum(tf.mul(tf.exp(logq), tf.neg(diff)), -1, true) : null;
     const kl = (perToken ? tf.add(tf.mul(perToken, wF), tf.mul(reverse, wR)) : reverse) as tf.Tensor3D;
-    save([p, diff, reverse, tf.exp(logq), positionWeights(mask)]);
+    save([p, diff, reverse, tf.exp(logq), positionWeights(mask, norm)]);
     return {
-      value: tf.sum(tf.mul(tf.squeeze(kl, [-1]), tf.div(mask, tf.maximum(tf.sum(mask), 1)))),
+      value: tf.sum(tf.mul(tf.squeeze(kl, [-1]), tf.div(mask, denominator(mask, norm)))),
       gradFunc: (dy: tf.Tensor, [sp, sDiff, sReverse, sq, sW]: tf.Tensor[]) => {
         const gReverse = wR > 0 ? tf.mul(tf.mul(sp!, tf.sub(sDiff!, sReverse!)), wR) : null;
         const gForward = wF > 0 ? tf.mul(tf.sub(sp!, sq!), wF) : null;

@@ -43,14 +43,21 @@ export interface ReplayAnchor {
   dispose(): void;
 }
 
+/** The next collated replay batch of a run, or null when --kl-on task (nothing is drawn then). */
+export function nextReplayBatch(run: FineTuneRun, cfg: TrainerConfig): Batch | null {
+  if (cfg.klOn === "task") return null;
+  return collate(run.replayBatches.next().value!.items, run.tok.padId);
+}
+
 /**
- * The next replay batch of a run, or null when --kl-on task.
+ * The next replay batch of a run with its reference logits, or null when --kl-on task.
  * @example const anchor = nextReplayAnchor(run, cfg); … if (anchor) terms.push(anchor.kl(policy.params)); anchor?.dispose();
  */
 export function nextReplayAnchor(run: FineTuneRun, cfg: TrainerConfig): ReplayAnchor | null {
-  if (cfg.klOn === "task") return null;
-  const { model, reference, tok } = run;
-  const batch = batchTensors(collate(run.replayBatches.next().value!.items, tok.padId));
+  const rows = nextReplayBatch(run, cfg);
+  if (!rows) return null;
+  const { model, reference } = run;
+  const batch = batchTensors(rows);
   const refLogits = tf.tidy(() => logitsOf(reference.params, model, batch));
   return {
     batch,

@@ -34,6 +34,7 @@ describe("trainerConfig defaults", () => {
       clipEps: 0.2,
       gradClip: 1,
       backend: "auto",
+      workers: 1,
       freeze: { layers: {}, rest: 1 },
     });
     expect(c.warmupSteps).toBe(100); // min(100, 1000/10)
@@ -71,6 +72,10 @@ describe("trainerConfig ranges", () => {
     expect(problemsOf({ ...sft, lr: 0 })).toEqual(["--lr: must be a number in (0, 1] (got 0)"]);
     expect(problemsOf({ ...sft, steps: "ten" })).toEqual(['--steps: must be an integer in [1, 10000000] (got "ten")']);
     expect(problemsOf({ ...sft, batch: 0 })).toEqual(["--batch: must be an integer in [1, 4096] (got 0)"]);
+    expect(problemsOf({ ...sft, workers: "0" })).toEqual(["--workers: must be an integer in [1, 256] (got 0)"]);
+    expect(problemsOf({ ...sft, workers: "many" })).toHaveLength(1);
+    expect(parseTrainerConfig({ ...sft, workers: "auto" }).workers).toBe("auto");
+    expect(parseTrainerConfig({ ...sft, workers: "2" }).workers).toBe(2);
   });
 
   it("reports several problems at once, one line each", () => {
