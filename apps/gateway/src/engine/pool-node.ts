@@ -122,6 +122,8 @@ export class EnginePool {
   private readonly log: (line: string) => void;
   readonly size: number;
   readonly intraOpNumThreads: number;
+  /** Prompt jobs handed to a worker so far (jobs whose engines are not this pool's run in process and do not count). */
+  dispatched = 0;
 
   private constructor(options: EnginePoolOptions) {
     this.size = options.workers ?? availableParallelism();
@@ -138,9 +140,9 @@ export class EnginePool {
     return pool;
   }
 
-  /** Threads configured and threads with every model loaded. */
+  /** Threads configured, threads with every model loaded, threads running a prompt job. */
   status(): EnginePoolStatus {
-    return { workers: this.size, ready: this.threads.filter((t) => t.ready).length };
+    return { workers: this.size, ready: this.threads.filter((t) => t.ready).length, busy: this.threads.filter((t) => t.jobs > 0).length };
   }
 
   /** The worker threads (ops and tests: thread ids, resource usage, terminate one to see a crash handled). */
@@ -188,6 +190,7 @@ export class EnginePool {
       settings: { sampling: s.sampling, maxTokens: s.maxTokens, stop: [...s.stop.stops], eosIds: [...s.eosIds], topLogprobs: s.topLogprobs, keepLogits: s.keepLogits, sketchWidth: s.sketchWidth },
     };
     const thread = await this.idleThread(job.signal); // reserved: thread.jobs is 1
+    this.dispatched++;
     try {
       return await this.dispatchJob(thread, job, spec);
     } finally {

@@ -11,6 +11,7 @@ export type JobRunner = (job: PromptJob, guard: ResolvedDriftGuard) => Promise<C
 export interface EnginePoolStatus {
   workers: number;
   ready: number;
+  busy: number; // running a prompt job now
 }
 
 /** The job on the calling thread (the Worker build, tests over fake engines, `engine.workers: 0`). */
