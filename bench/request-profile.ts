@@ -4,7 +4,7 @@
 // frame that belongs to a known part (ORT's graph run, HTTP, PGlite, softmax/KL, sampling, …) and printed as
 // ms per request and share of wall time, with the load. `npm run bench -- profile`
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -64,8 +64,11 @@ export function attribute(profile: CpuProfile, requests: number): [string, numbe
 export async function benchRequestProfile(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "tether-profile-"));
   const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
+  // engines on the main thread (engine.workers = 0): the profile attributes the main thread's time, graph runs
+  // included, as before the engine pool; with the pool they run in worker threads and `concurrency` measures them.
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ engine: { workers: 0 } }));
   const server = spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${join(dir, "prof")}`, "--import", "tsx", "apps/gateway/src/server.node.ts"], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", TETHER_DATA_DIR: join(dir, "data"), TETHER_ORT_THREADS: "1", DATABASE_URL: "" },
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", TETHER_DATA_DIR: join(dir, "data"), TETHER_CONFIG: join(dir, "config.json"), TETHER_ORT_THREADS: "1", DATABASE_URL: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   try {

@@ -1,4 +1,5 @@
 // `npm run bench -- <name>`: runs one benchmark (or all). Each prints its numbers with the backend and load.
+import { benchConcurrency } from "./concurrency";
 import { benchDriftLog } from "./drift-log";
 import { benchDecode } from "./decode";
 import { benchDecodePeer } from "./decode-peer";
@@ -29,6 +30,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   "sketch-calibration": () => benchSketchCalibration(),
   "worker-decode": () => benchWorkerDecode(),
   "worker-limits": () => benchWorkerLimits(),
+  concurrency: () => benchConcurrency(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

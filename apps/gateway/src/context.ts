@@ -22,6 +22,7 @@ import { bootstrapAuthenticator, type AdminAuthenticator } from "./admin/auth";
 import { AlertBus } from "./monitor/alert-bus";
 import type { DashboardAssets } from "./dashboard/assets";
 import { createMonitoring, type Monitoring } from "./monitor/monitoring";
+import { runInProcess, type EnginePoolStatus, type JobRunner } from "./guard/job-runner";
 
 export interface AppDeps {
   policy: InferenceEngine; // the served, fine-tuned checkpoint
@@ -51,6 +52,10 @@ export interface AppDeps {
   dashboardAssets?: DashboardAssets | null;
   /** One structured (JSON) log line per alert transition; default console.log. */
   logLine?: (line: string) => void;
+  /** Where prompt jobs run; default on this thread. Node's engine pool (engine/pool-node.ts) runs them in worker threads. */
+  runJob?: JobRunner;
+  /** The engine pool's capacity for /readyz; absent: engines run on this thread. */
+  enginePool?: { status(): EnginePoolStatus } | null;
 }
 
 export interface GatewayContext {
@@ -80,6 +85,8 @@ export interface GatewayContext {
   evalReport: EvalReport | null; // the served policy's eval.json
   db: Db | null;
   monitoring: Monitoring; // windows, rules, alert store, webhooks, SSE hub (monitor/monitoring.ts)
+  runJob: JobRunner; // guard/job-runner.ts: this thread, or an engine worker
+  enginePool: { status(): EnginePoolStatus } | null;
 }
 
 function errorLine(log: Logger): GatewayContext["logError"] {
@@ -128,6 +135,8 @@ export function createContext(deps: AppDeps): GatewayContext {
     evalReport: deps.evalReport ?? null,
     db: deps.db ?? null,
     monitoring,
+    runJob: deps.runJob ?? runInProcess,
+    enginePool: deps.enginePool ?? null,
   } as GatewayContext;
   ctx.serving = new ServingSet(ctx, { id: info.id, engine: policy, evalReport: deps.evalReport ?? null, sketch: ctx.sketch });
   ctx.registry = deps.db && deps.checkpoints ? new Registry(ctx, new RegistryStore(deps.db), deps.checkpoints.loader, deps.checkpoints.reference) : null;

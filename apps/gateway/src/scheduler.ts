@@ -23,6 +23,7 @@ interface Waiter {
 export class Scheduler {
   private running = 0;
   private readonly waiting: Waiter[] = [];
+  private readonly idleWaiters: Array<() => void> = [];
   private meanServiceMs = 1000; // exponentially weighted, α = 0.2; 1 s before the first request ends
 
   constructor(
@@ -39,6 +40,11 @@ export class Scheduler {
   /** Requests waiting for a slot. */
   get depth(): number {
     return this.waiting.length;
+  }
+
+  /** Resolves once nothing runs and nothing waits (shutdown: engines are released only after every job ended). */
+  async idle(): Promise<void> {
+    while (this.running > 0 || this.waiting.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
   /** Waits for a slot; the returned function frees it (idempotent). Rejects when full or aborted. */
@@ -59,6 +65,7 @@ export class Scheduler {
         cancel: () => {
           const i = this.waiting.indexOf(waiter);
           if (i >= 0) this.waiting.splice(i, 1);
+          if (this.running === 0 && this.waiting.length === 0) for (const wake of this.idleWaiters.splice(0)) wake();
           reject(signal?.reason);
         },
       };
@@ -78,6 +85,7 @@ export class Scheduler {
       this.meanServiceMs = 0.8 * this.meanServiceMs + 0.2 * (this.now() - start);
       const next = this.waiting.shift();
       if (next) next.grant();
+      else if (this.running === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     };
   }
 }

@@ -18,17 +18,21 @@ import { loadGatewayConfig, type GatewayConfig } from "@tether/shared/schemas/ga
 import { createApp } from "./app";
 import { driftLogTarget, readConfigFile } from "./config-file";
 import { loadDashboardAssets } from "./dashboard/node-assets";
+import type { InferenceEngine } from "./engine/engine";
+import type { OnnxWeights, ServingCheckpoint } from "./engine/checkpoint";
 import { OrtNodeEngine } from "./engine/ort-node";
+import { EnginePool } from "./engine/pool-node";
 import { checkCheckpointDir, checkDataDir, checkPortFree, databaseProblem, nodeVersionProblem } from "./startup-checks";
 import { BatchedDriftWriter, spillDirFor } from "./store/batched-writer";
 import { bootstrapAuthenticator } from "./admin/auth";
 import { namedTokenAuthenticator } from "./admin/named-tokens";
 import { registryId, tokenizerSha256 } from "./serving/checkpoint-loader";
 import { registerCheckpoints } from "./serving/checkpoint-rows";
-import { nodeCheckpointLoader } from "./serving/node-loader";
+import { nodeCheckpointLoader, type OpenEngine } from "./serving/node-loader";
 import { RegistryStore } from "./serving/registry-store";
 import { startReplicaSync } from "./serving/replica-sync";
 import { withId } from "./serving/served-policy";
+import { availableParallelism } from "node:os";
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
 import { startMonitoring } from "./monitor/monitoring";
@@ -36,6 +40,8 @@ import { lockDataDir } from "./store/data-dir-lock";
 import { jsonLogger, redact } from "./observability/log";
 
 export { readConfigFile };
+
+type Engine = InferenceEngine & { checkpoint: ServingCheckpoint };
 
 export interface RunningGateway {
   url: string;
@@ -55,20 +61,34 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   checkDataDir(config.data_dir); // PGlite data and spill files
   const threads = Number(process.env.TETHER_ORT_THREADS) || undefined;
   const unlock = lockDataDir(config.data_dir); // one gateway per data dir (write-ahead log, PGlite)
-  const policy = await OrtNodeEngine.load(resolve(config.policy), { intraOpNumThreads: threads, weights: config.policy_onnx }).catch((e: unknown) => {
+  // Engines: in worker threads (engine/pool-node.ts) unless engine.workers is 0; the registry opens promoted
+  // checkpoints the same way. Ids are the registry's content-addressed ones, as before.
+  const workers = config.engine.workers ?? availableParallelism();
+  const pool = workers > 0 ? await EnginePool.start({ workers, intraOpNumThreads: threads ?? 1, log }) : null;
+  const name = (c: ServingCheckpoint) => registryId(c.manifest, sha256Hex);
+  const openEngine = (dir: string, weights: OnnxWeights): Promise<Engine> =>
+    pool ? pool.load(dir, { weights, name }) : OrtNodeEngine.load(dir, { intraOpNumThreads: threads, weights });
+  const policy = await openEngine(resolve(config.policy), config.policy_onnx).catch(async (e: unknown) => {
+    await pool?.close();
     unlock();
     throw e;
   });
-  const reference = await OrtNodeEngine.load(resolve(config.reference), { intraOpNumThreads: threads, weights: config.reference_onnx }).catch(async (e: unknown) => {
+  const reference = await openEngine(resolve(config.reference), config.reference_onnx).catch(async (e: unknown) => {
     await policy.dispose();
+    await pool?.close();
     unlock();
     throw e;
   });
+  const releaseEngines = async () => {
+    await Promise.all([policy.dispose(), reference.dispose()]);
+    await pool?.close();
+  };
   let handle: DbHandle;
   try {
     handle = await createDb(driftLogTarget(config));
   } catch (e) {
-    await Promise.all([policy.dispose(), reference.dispose()]);
+    await releaseEngines();
+    unlock();
     throw e;
   }
   try {
@@ -78,7 +98,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     await new RegistryStore(handle.db).activateIfNone(registryId(policy.checkpoint.manifest, sha256Hex));
   } catch (e) {
     await handle.close().catch(() => {});
-    await Promise.all([policy.dispose(), reference.dispose()]);
+    await releaseEngines();
     unlock();
     throw config.database_url === undefined ? e : new Error(databaseProblem(config.database_url, e));
   }
@@ -91,7 +111,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     reference,
     adminAuth: namedTokenAuthenticator(handle.db, bootstrapAuthenticator(config.admin_token)),
     checkpoints: {
-      loader: nodeCheckpointLoader(config.promotion.checkpoint_root ?? dirname(resolve(config.policy)), { intraOpNumThreads: threads }),
+      loader: nodeCheckpointLoader(config.promotion.checkpoint_root ?? dirname(resolve(config.policy)), { intraOpNumThreads: threads }, pool ? ((dir) => pool.load(dir, { name })) satisfies OpenEngine : undefined),
       reference: { id: reference.info.id, tokenizerSha256: tokenizerSha256(reference.checkpoint.manifest), sketch: reference.checkpoint.sketch },
     },
     store,
@@ -103,12 +123,13 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     // gives both checkpoints the same projections), so a percentile says how unlike the reference it looks.
     sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch,
     dashboardAssets: loadDashboardAssets(),
+    ...(pool ? { runJob: pool.runJob, enginePool: pool } : {}),
   });
   try {
     await app.context.monitoring.start(); // windows from the last hour of the log, open alerts resumed
   } catch (e) {
     await store.close();
-    await Promise.all([policy.dispose(), reference.dispose()]);
+    await releaseEngines();
     await handle.close();
     throw e;
   }
@@ -128,7 +149,7 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
     stopMonitoring();
     await store.close();
     await app.context.serving.close();
-    await Promise.all([policy.dispose(), reference.dispose()]);
+    await releaseEngines();
     await handle.close();
     unlock();
     throw e;
@@ -160,12 +181,15 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
         http.closeIdleConnections();
       });
       clearTimeout(deadline);
+      // A client that left (or was cut) aborts its job, but the engine stops only at its next graph run: wait for
+      // every admitted request to end before the engines are released.
+      await app.context.scheduler.idle();
       await stopSync();
       stopMonitoring();
       await app.context.monitoring.webhooks.close();
       await store.close(); // flush; the rest stays in the spill file for the next start
       await app.context.serving.close();
-      await Promise.all([policy.dispose(), reference.dispose()]);
+      await releaseEngines();
       await handle.close();
       unlock();
     })());

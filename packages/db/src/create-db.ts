@@ -8,6 +8,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres, { type Sql } from "postgres";
 import { type Db } from "./db";
 import { acquirePgliteLock } from "./pglite-lock";
+import { initPgliteInChild, PGLITE_CONF } from "./pglite-init";
 import * as schema from "./schema";
 
 export { selectRows, type Db } from "./db";
@@ -75,12 +76,13 @@ export async function createDb(target?: DbTarget): Promise<DbHandle> {
 }
 
 async function openPglite(dataDir: string | undefined): Promise<DbHandle> {
-  if (dataDir === undefined) return wrapPglite(await PGlite.create("memory://"), "PGlite (in memory)", true);
+  if (dataDir === undefined) return wrapPglite(await PGlite.create("memory://", { postgresqlconf: PGLITE_CONF }), "PGlite (in memory)", true);
   mkdirSync(dataDir, { recursive: true });
   // PGlite has no lock of its own: a second process would open the same files and corrupt them.
   const release = acquirePgliteLock(dataDir);
   try {
-    const client = await PGlite.create(dataDir);
+    await initPgliteInChild(dataDir); // if that failed, PGlite.create runs initdb here (more memory, same result)
+    const client = await PGlite.create(dataDir, { postgresqlconf: PGLITE_CONF });
     const handle = wrapPglite(client, `PGlite ${dataDir}`, true);
     return { ...handle, close: once(() => handle.close().finally(release)) };
   } catch (e) {

@@ -30,11 +30,26 @@ export interface TokenLogprob {
 }
 
 /**
+ * What the response renderers read of a sequence: the SequenceState itself, or its mirror on the main thread
+ * when the job ran in an engine worker (engine/pool-protocol.ts).
+ */
+export interface SequenceView {
+  readonly tokens: number[];
+  readonly logprobs: TokenLogprob[];
+  readonly starts: number[];
+  readonly text: string;
+  readonly finished: boolean;
+  readonly finishReason: FinishReason;
+  releasable(): number;
+  visibleTokens(): number;
+}
+
+/**
  * @example
  * const seq = new SequenceState(tokenizer, settings, new Pcg32(seed, stream), vocab);
  * seq.sampleAndPush(logitsRow); // until seq.finished
  */
-export class SequenceState {
+export class SequenceState implements SequenceView {
   readonly tokens: number[] = [];
   /** Raw rows the tokens were sampled from (views into the engine's [B, V] outputs), when keepLogits. */
   rows: Float32Array[] = [];

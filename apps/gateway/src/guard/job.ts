@@ -11,7 +11,7 @@ import type { Drift } from "@tether/shared/schemas/openai-response";
 import type { SketchReference, LayerScore } from "@tether/shared/sketch/reference";
 import type { Clock } from "../clock";
 import type { InferenceEngine } from "../engine/engine";
-import { SequenceState, type DecodeSettings } from "../decode/sequence";
+import { SequenceState, type DecodeSettings, type SequenceView } from "../decode/sequence";
 import { driftStats, type DriftStats } from "./drift-stats";
 
 /** Milliseconds spent per phase, summed over the request. */
@@ -34,7 +34,7 @@ export interface CandidateRecord {
 /** A returned choice. */
 export interface ChoiceOutcome {
   index: number; // global choice index (prompt-major)
-  sequence: SequenceState;
+  sequence: SequenceView;
   drift: Drift;
   source: "policy" | "reference";
 }
@@ -54,7 +54,7 @@ export interface PromptJob {
   timings: Timings;
   ledger: CandidateRecord[]; // request-wide, appended as candidates are scored (kept on errors too)
   /** Streaming: a live step happened (unguarded only), a choice is final. */
-  onStep?: (firstChoice: number, sequences: readonly SequenceState[]) => void;
+  onStep?: (firstChoice: number, sequences: readonly SequenceView[]) => void;
   onChoice?: (outcome: ChoiceOutcome) => void;
 }
 

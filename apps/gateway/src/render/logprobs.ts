@@ -1,7 +1,7 @@
 // Log-probabilities in OpenAI's two wire shapes: the legacy completions arrays and chat's per-token
 // objects. Values are natural logs of the RAW model distribution (before temperature/top-p), as vLLM.
 import type { ChatLogprobs, CompletionLogprobs } from "@tether/shared/schemas/openai-response";
-import type { SequenceState, TokenLogprob } from "../decode/sequence";
+import type { SequenceView, TokenLogprob } from "../decode/sequence";
 import type { Tokenizer } from "../engine/engine";
 import type { EchoLogprobs } from "../service/run";
 
@@ -13,7 +13,7 @@ export interface LogprobPiece {
 }
 
 /** Generated tokens [from, to) of a sequence, offsets shifted by `base` (the echoed prompt's length). */
-export function sequencePieces(seq: SequenceState, from: number, to: number, base = 0): LogprobPiece[] {
+export function sequencePieces(seq: SequenceView, from: number, to: number, base = 0): LogprobPiece[] {
   const out: LogprobPiece[] = [];
   for (let i = from; i < to; i++) out.push({ id: seq.tokens[i]!, lp: seq.logprobs[i] ?? null, offset: base + seq.starts[i]! });
   return out;

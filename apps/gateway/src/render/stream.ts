@@ -6,7 +6,7 @@
 // Guarded: a candidate may still be rejected, so a choice's chunks are sent when the guard has accepted it
 // (its time to first token is the guard's time; the chunks have the same shapes).
 import type { Usage } from "@tether/shared/schemas/openai-response";
-import type { SequenceState } from "../decode/sequence";
+import type { SequenceView } from "../decode/sequence";
 import type { Tokenizer } from "../engine/engine";
 import type { ChoiceOutcome } from "../guard/job";
 import type { GenerationPlan } from "../service/plan";
@@ -74,7 +74,7 @@ export class ChoiceStreamer {
   ) {}
 
   /** Live progress of choice `index`: sends every token whose text is safely releasable. */
-  progress(index: number, seq: SequenceState): void {
+  progress(index: number, seq: SequenceView): void {
     if (seq.finished) return; // done() sends the tail with the final text
     this.emit(index, seq, seq.tokens.length, false);
   }
@@ -86,7 +86,7 @@ export class ChoiceStreamer {
   }
 
   // Token i spans [starts[i], starts[i+1]) of the text (the last one: to the end of the text).
-  private emit(index: number, seq: SequenceState, upTo: number, final: boolean): void {
+  private emit(index: number, seq: SequenceView, upTo: number, final: boolean): void {
     const sent = this.open(index);
     const limit = final ? seq.text.length : seq.releasable();
     const base = this.format.echoLength(index);

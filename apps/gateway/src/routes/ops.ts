@@ -1,5 +1,5 @@
-// GET /v1/models, /v1/models/:id, /healthz (the process answers), /readyz (models loaded and the drift
-// log's database reachable: load balancers route only to ready instances), /metrics (Prometheus text).
+// GET /v1/models, /v1/models/:id, /healthz (the process answers), /readyz (models loaded, at least one engine
+// worker ready, and the drift log's database reachable: load balancers route only to ready instances), /metrics (Prometheus text).
 // Reachable = the drift log's last write attempt succeeded (stats().lastError is null); while it fails the
 // gateway still serves (entries spill to disk) but reports not ready, so traffic can move elsewhere.
 import type { ModelList } from "@tether/shared/schemas/openai-response";
@@ -40,8 +40,11 @@ export function opsRoutes(app: Hono<AppEnv>, ctx: GatewayContext): void {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) => {
     const store = storeStatus(ctx);
-    const body = { status: store.reachable ? "ready" : "not_ready", policy: ctx.serving.state.active.id, canary: ctx.serving.state.canary?.id ?? null, reference: ctx.reference.info.id, store };
-    return c.json(body, store.reachable ? 200 : 503);
+    // engine worker threads: a crashed one is replaced and reloads its models; meanwhile the pool is reduced
+    const pool = ctx.enginePool?.status() ?? null;
+    const ready = store.reachable && (pool === null || pool.ready > 0);
+    const body = { status: ready ? "ready" : "not_ready", policy: ctx.serving.state.active.id, canary: ctx.serving.state.canary?.id ?? null, reference: ctx.reference.info.id, store, ...(pool ? { engines: pool } : {}) };
+    return c.json(body, ready ? 200 : 503);
   });
   app.get("/metrics", (c) => {
     const text = ctx.metrics.render({ queueDepth: ctx.scheduler.depth, inFlight: ctx.scheduler.active }, ctx.store.stats(), monitoringMetricLines(ctx.monitoring, ctx.clock.now()));

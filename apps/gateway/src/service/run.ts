@@ -3,7 +3,6 @@
 import { StopSequences } from "@tether/shared/sampling/stop";
 import type { GatewayContext } from "../context";
 import { tokenLogprob, type TokenLogprob } from "../decode/sequence";
-import { runGuard, runUnguarded } from "../guard/guard";
 import type { CandidateRecord, ChoiceOutcome, PromptJob, Timings } from "../guard/job";
 import type { GenerationPlan } from "./plan";
 
@@ -69,7 +68,7 @@ export async function runPlan(ctx: GatewayContext, plan: GenerationPlan, state: 
       onStep: hooks.onStep,
       onChoice: hooks.onChoice,
     };
-    result.choices.push(...(plan.guard.enabled ? await runGuard(job, plan.guard) : await runUnguarded(job)));
+    result.choices.push(...(await ctx.runJob(job, plan.guard)));
   }
   return result;
 }

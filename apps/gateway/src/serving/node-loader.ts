@@ -4,16 +4,21 @@ import { createHash } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { HttpError } from "../http/errors";
+import type { InferenceEngine } from "../engine/engine";
+import type { ServingCheckpoint } from "../engine/checkpoint";
 import { OrtNodeEngine, type OrtNodeEngineOptions } from "../engine/ort-node";
 import { registryId, tokenizerSha256, type CheckpointLoader, type LoadedCheckpoint } from "./checkpoint-loader";
 import { withId } from "./served-policy";
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
 
+/** Opens a verified checkpoint directory as an engine: in process (OrtNodeEngine) or in the engine pool's workers. */
+export type OpenEngine = (dir: string) => Promise<InferenceEngine & { checkpoint: ServingCheckpoint }>;
+
 /**
  * @example const loader = nodeCheckpointLoader("models", { intraOpNumThreads: 1 }); await loader.load(loader.resolve("models/demo/policy"));
  */
-export function nodeCheckpointLoader(root: string, options: OrtNodeEngineOptions = {}): CheckpointLoader {
+export function nodeCheckpointLoader(root: string, options: OrtNodeEngineOptions = {}, open: OpenEngine = (dir) => OrtNodeEngine.load(dir, options)): CheckpointLoader {
   const realRoot = realpathSync(resolve(root));
   return {
     resolve(path) {
@@ -32,7 +37,7 @@ export function nodeCheckpointLoader(root: string, options: OrtNodeEngineOptions
       return real;
     },
     async load(dir): Promise<LoadedCheckpoint> {
-      const engine = await OrtNodeEngine.load(dir, options);
+      const engine = await open(dir);
       const c = engine.checkpoint;
       const id = registryId(c.manifest, sha256Hex);
       return {

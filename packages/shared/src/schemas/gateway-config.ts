@@ -86,6 +86,14 @@ export const gatewayConfig = z.strictObject({
       origins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, { error: 'must be "*" or an origin like https://app.example.com' })).default([]),
     })
     .prefault({}),
+  engine: z
+    .strictObject({
+      // Node: worker threads running the engines (each ORT session at 1 intra-op thread), so inference never blocks
+      // HTTP; unset = the cores this process may use (os.availableParallelism()); 0 = engines on the main thread.
+      // The Worker build ignores it (one isolate, onnxruntime-web).
+      workers: int(0, 256).optional(),
+    })
+    .prefault({}),
   log_content: z.boolean({ error: "must be true or false" }).default(false), // request bodies (prompts) in the access log; off: they may be personal data
 });
 export type GatewayConfig = z.infer<typeof gatewayConfig>;

@@ -1,0 +1,178 @@
+// A real server under load: `npm start`'s entry (node --import tsx apps/gateway/src/server.node.ts) on the demo
+// pair with PGlite in a temp data dir, driven by autocannon (in this process) at 1, 2, 4 and 16 connections,
+// each posting the default guarded completion. Printed per run: req/s, latency p50/p99, status counts (only 200
+// and 429 are allowed), and /healthz p50/p99 sampled by a separate process while the pool is saturated.
+// Two servers, one after the other: the engine pool (engine.workers unset = the cores) and the named peer, the
+// same server with engine.workers = 0 (engines on the main thread, as before issue #12). Also the idle RSS of
+// each right after it listens, read from /proc/<pid>/smaps_rollup, next to a bare `node --import tsx` process and
+// the pool server on PostgreSQL (no PGlite), so the difference says where the memory goes.
+// Goals (issue #12): throughput at 4 connections ≥ 1.6× that at 1 on 2 cores; /healthz p99 < 20 ms while the
+// pool is saturated; idle RSS < 300 MB. `npm run bench -- concurrency [--seconds 8]`
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+
+const BODY = { prompt: "1+1=", max_tokens: 16, temperature: 1 }; // default guard: k = 4 candidates
+const CONNECTIONS = [1, 2, 4, 16];
+const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
+
+interface Server {
+  url: string;
+  model: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the server; resolves at its "serving … on http://…" line. */
+async function startServer(dir: string, config: object, env: Record<string, string> = {}): Promise<Server> {
+  writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "apps/gateway/src/server.node.ts"], {
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", TETHER_DATA_DIR: join(dir, "data"), TETHER_CONFIG: join(dir, "config.json"), DATABASE_URL: "", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const [url, model] = await new Promise<[string, string]>((resolve, reject) => {
+    let log = "";
+    child.stderr!.on("data", (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /serving (\S+) on (http:\/\/\S+)/.exec(log);
+      if (m) resolve([m[2]!, m[1]!]);
+    });
+    child.on("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${log}`)));
+  });
+  child.stderr!.resume();
+  const stop = () =>
+    new Promise<void>((done) => {
+      child.once("exit", () => done());
+      child.kill("SIGTERM");
+    });
+  return { url, model, pid: child.pid!, stop };
+}
+
+/** Rss, Pss and anonymous memory of a process in MiB (/proc/<pid>/smaps_rollup). */
+function memory(pid: number): { rss: number; pss: number; anon: number } {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
+  return { rss: kb("Rss") / 1024, pss: kb("Pss") / 1024, anon: kb("Anonymous") / 1024 };
+}
+
+const mib = (m: { rss: number; pss: number; anon: number }) => `RSS ${m.rss.toFixed(0)} MiB (anonymous ${m.anon.toFixed(0)}, PSS ${m.pss.toFixed(0)})`;
+
+// Sequential GET /healthz from a child process of its own (autocannon keeps this one's event loop busy).
+const SAMPLER = `
+const http = require("node:http");
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const [url, seconds] = [process.argv[1], Number(process.argv[2])];
+const end = Date.now() + seconds * 1000, ms = [];
+(function next() {
+  if (Date.now() > end) return console.log(JSON.stringify(ms));
+  const t = performance.now();
+  http.get(url + "/healthz", { agent }, (res) => { res.resume(); res.on("end", () => { ms.push(performance.now() - t); setTimeout(next, 5); }); });
+})();`;
+
+function sampleHealthz(url: string, seconds: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-e", SAMPLER, url, String(seconds)], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`healthz sampler exited ${code}`))));
+  });
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+};
+
+interface Run {
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
+  healthz: number[] | null;
+}
+
+async function drive(server: Server, connections: number, seconds: number, withHealthz: boolean): Promise<Run> {
+  const healthz = withHealthz ? sampleHealthz(server.url, seconds - 1) : null;
+  const result = await autocannon({
+    url: `${server.url}/v1/completions`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: server.model, ...BODY }),
+    connections,
+    duration: seconds,
+  });
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, (s as { count: number }).count]));
+  if (result.errors > 0) statuses.errors = result.errors;
+  return { connections, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, statuses, healthz: healthz ? await healthz : null };
+}
+
+async function benchServer(label: string, config: object, seconds: number, env: Record<string, string> = {}): Promise<Run[]> {
+  const dir = mkdtempSync(join(tmpdir(), "tether-concurrency-"));
+  // first start (a new data dir: PGlite runs initdb), then a restart on the same dir, which takes the load
+  const first = await startServer(dir, config, env);
+  await new Promise((r) => setTimeout(r, 2000)); // let start-up work settle before reading memory
+  const firstMemory = memory(first.pid);
+  await first.stop();
+  const server = await startServer(dir, config, env);
+  try {
+    await new Promise((r) => setTimeout(r, 2000));
+    console.log(`\n${label}\n  idle after start: first start ${mib(firstMemory)}; restart ${mib(memory(server.pid))}   load ${load()}`);
+    const idle = await sampleHealthz(server.url, 3);
+    console.log(`  /healthz with no load: p50 ${quantile(idle, 0.5).toFixed(2)} ms p99 ${quantile(idle, 0.99).toFixed(2)} ms (${idle.length} samples)`);
+    await drive(server, 4, 2, false); // warm-up
+    const runs: Run[] = [];
+    for (const c of CONNECTIONS) {
+      const run = await drive(server, c, seconds, c === 16);
+      runs.push(run);
+      const h = run.healthz ? `  /healthz p50 ${quantile(run.healthz, 0.5).toFixed(2)} ms p99 ${quantile(run.healthz, 0.99).toFixed(2)} ms (${run.healthz.length} samples)` : "";
+      const bad = Object.keys(run.statuses).filter((s) => s !== "200" && s !== "429");
+      console.log(
+        `  ${String(c).padStart(2)} conn: ${run.rps.toFixed(1).padStart(7)} req/s  p50 ${String(run.p50).padStart(4)} ms  p99 ${String(run.p99).padStart(4)} ms  statuses ${JSON.stringify(run.statuses)}${bad.length ? "  NOT ALLOWED" : ""}${h}   load ${load()}`,
+      );
+    }
+    return runs;
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Idle RSS of a bare `node --import tsx` and of the pool server on PostgreSQL (no PGlite in the process). */
+async function memoryPeers(): Promise<void> {
+  const bare = spawn(process.execPath, ["--import", "tsx", "-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+  await new Promise((r) => setTimeout(r, 3000));
+  console.log(`  bare node --import tsx: ${mib(memory(bare.pid!))}`);
+  bare.kill();
+  const url = process.env.BENCH_DATABASE_URL;
+  if (!url) return console.log("  (set BENCH_DATABASE_URL to a scratch PostgreSQL database to also measure the server without PGlite)");
+  const dir = mkdtempSync(join(tmpdir(), "tether-concurrency-"));
+  try {
+    for (const workers of [0, 1, 2]) {
+      const server = await startServer(dir, { engine: { workers } }, { DATABASE_URL: url });
+      await new Promise((r) => setTimeout(r, 2000));
+      console.log(`  server on PostgreSQL (no PGlite), engine.workers = ${workers}: ${mib(memory(server.pid))}`);
+      await server.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchConcurrency(): Promise<void> {
+  const i = process.argv.indexOf("--seconds");
+  const seconds = i > 0 ? Number(process.argv[i + 1]) : 8;
+  console.log(`concurrency: demo pair, ${JSON.stringify(BODY)}, ${seconds} s per run, ${availableParallelism()} cores, load ${load()}`);
+  const pool = await benchServer(`engine pool (engine.workers unset = ${availableParallelism()} worker threads × 1 ORT thread)`, {}, seconds);
+  const peer = await benchServer("peer: engines on the main thread (engine.workers = 0, TETHER_ORT_THREADS=1)", { engine: { workers: 0 } }, seconds, { TETHER_ORT_THREADS: "1" });
+  console.log("\nidle memory peers:");
+  await memoryPeers();
+  const at = (runs: Run[], c: number) => runs.find((r) => r.connections === c)!;
+  const scale = (runs: Run[]) => at(runs, 4).rps / at(runs, 1).rps;
+  const h99 = (runs: Run[]) => quantile(at(runs, 16).healthz!, 0.99);
+  console.log(`\nthroughput 4 conn / 1 conn: pool ${scale(pool).toFixed(2)}× (goal ≥ 1.6× on 2 cores), peer ${scale(peer).toFixed(2)}×`);
+  console.log(`pool / peer req/s at 4 conn: ${(at(pool, 4).rps / at(peer, 4).rps).toFixed(2)}×; at 16: ${(at(pool, 16).rps / at(peer, 16).rps).toFixed(2)}×`);
+  console.log(`/healthz p99 at 16 conn: pool ${h99(pool).toFixed(2)} ms (goal < 20 ms), peer ${h99(peer).toFixed(2)} ms   load ${load()}`);
+}
