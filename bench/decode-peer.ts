@@ -14,30 +14,26 @@
 // chooses, which our engine serves) and `standard` (what transformers.js is given, as the SPEC promises); our
 // engine also runs the standard graph (ours-std), so runtime overhead and graph choice show separately.
 // Also: the prompt run once and tiled to k rows (our default) vs run at batch k.
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { AutoModelForCausalLM, env, Tensor, type PreTrainedModel } from "@huggingface/transformers";
+import { Tensor, type PreTrainedModel } from "@huggingface/transformers";
 import { sampleToken } from "@tether/shared/sampling/sample";
-import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
 import { OrtNodeEngine } from "../apps/gateway/src/engine/ort-node";
-import { exportCheckpoint } from "../apps/trainer/src/commands/export";
 import { initBackend } from "../apps/trainer/src/backend";
-import { randomModel, writeTinyCheckpoint } from "../apps/trainer/src/export/test-fixtures";
 import { median } from "../apps/trainer/src/export/ort-decode";
-import { PRESETS, validateModelConfig } from "../apps/trainer/src/model/config";
-import { disposeParams } from "../apps/trainer/src/model/params";
+import { loadPeer, writePeerCheckpoints, type Preset } from "./peer-checkpoints";
 
-const PROMPT = 16;
-const NEW_TOKENS = 64;
+export const PROMPT = 16;
+export const NEW_TOKENS = 64;
 const BATCHES = [1, 4];
 const REPEATS = 15;
 const THREADS = 1;
 
 /** Greedy tokens of `rows` copies of `prompt` from our engine: [rows][NEW_TOKENS]. */
-async function oursGenerate(engine: OrtNodeEngine, prompt: number[], rows: number): Promise<number[][]> {
+export async function oursGenerate(engine: OrtNodeEngine, prompt: number[], rows: number): Promise<number[][]> {
   const V = engine.info.vocabSize;
   const out: number[][] = Array.from({ length: rows }, () => []);
   const session = await engine.startDecode(prompt, rows);
@@ -55,7 +51,7 @@ async function oursGenerate(engine: OrtNodeEngine, prompt: number[], rows: numbe
 }
 
 /** The same with transformers.js: a [rows, P] batch of the prompt, greedy, EOS disabled. */
-async function peerGenerate(model: PreTrainedModel, prompt: number[], rows: number): Promise<number[][]> {
+export async function peerGenerate(model: PreTrainedModel, prompt: number[], rows: number): Promise<number[][]> {
   const P = prompt.length;
   const ids = new Tensor("int64", BigInt64Array.from({ length: rows * P }, (_, i) => BigInt(prompt[i % P]!)), [rows, P]);
   const mask = new Tensor("int64", new BigInt64Array(rows * P).fill(1n), [rows, P]);
@@ -67,7 +63,7 @@ async function peerGenerate(model: PreTrainedModel, prompt: number[], rows: numb
 
 // A full garbage collection before each timed run, so one runtime's garbage is not collected on the other's clock.
 setFlagsFromString("--expose-gc");
-const collectGarbage = runInNewContext("gc") as () => void;
+export const collectGarbage = runInNewContext("gc") as () => void;
 
 /** Wall time and this process's CPU time (all threads) of one generation. */
 async function timed(run: () => Promise<number[][]>): Promise<{ ms: number; cpuMs: number; tokens: number[][] }> {
@@ -91,23 +87,11 @@ async function prefillMs(engine: OrtNodeEngine, prompt: number[], rows: number):
   return median(times.slice(2));
 }
 
-async function benchPreset(preset: keyof typeof PRESETS, root: string): Promise<void> {
+async function benchPreset(preset: Preset, root: string): Promise<void> {
   // 1) one set of weights, exported as the export's own choice (ours) and as `standard` (transformers.js)
-  const config = validateModelConfig({ ...PRESETS[preset], vocabSize: 100, bosTokenId: 0, eosTokenId: 0 });
-  const { params } = randomModel(config, 3);
-  const dirs = { auto: join(root, `${preset}-auto`), standard: join(root, `${preset}-standard`) };
-  for (const [variant, dir] of Object.entries(dirs)) {
-    writeTinyCheckpoint(dir, config, params);
-    await exportCheckpoint(parseTrainerConfig({ command: "export", input: dir, onnxVariant: variant as "auto" | "standard", quantize: variant === "auto" ? "int8" : "none" }), () => {});
-  }
-  disposeParams(params);
+  const dirs = await writePeerCheckpoints(preset, root);
   // 2) transformers.js reads a temp copy of the standard folder, offline
-  const peerRoot = mkdtempSync(join(tmpdir(), "tether-peer-"));
-  cpSync(dirs.standard, join(peerRoot, preset), { recursive: true });
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.localModelPath = peerRoot;
-  const peer = await AutoModelForCausalLM.from_pretrained(preset, { dtype: "fp32", session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 } });
+  const { peer, close: closePeer } = await loadPeer(dirs.standard, preset, THREADS);
   const ours = await OrtNodeEngine.load(dirs.auto, { intraOpNumThreads: THREADS });
   const oursStandard = await OrtNodeEngine.load(dirs.standard, { intraOpNumThreads: THREADS });
   const oursInt8 = await OrtNodeEngine.load(dirs.auto, { intraOpNumThreads: THREADS, weights: "int8" });
@@ -155,8 +139,7 @@ async function benchPreset(preset: keyof typeof PRESETS, root: string): Promise<
     console.log(`${preset.padEnd(6)} prefill of ${PROMPT} tokens for k = 4: run once + tile ${tile.toFixed(2)} ms, run at batch 4 ${run.toFixed(2)} ms`);
     console.log(`${preset.padEnd(6)} int8 greedy tokens equal to fp32's: ${((100 * agree.same) / agree.all).toFixed(1)}% · goals at batch 1: fp32 ≥ 2×, int8 ≥ 3× transformers.js`);
   } finally {
-    await Promise.all([ours.dispose(), oursStandard.dispose(), oursInt8.dispose(), batched.dispose(), peer.dispose()]);
-    rmSync(peerRoot, { recursive: true, force: true });
+    await Promise.all([ours.dispose(), oursStandard.dispose(), oursInt8.dispose(), batched.dispose(), closePeer()]);
   }
 }
 

@@ -3,6 +3,7 @@ import { benchConcurrency } from "./concurrency";
 import { benchDriftLog } from "./drift-log";
 import { benchDecode } from "./decode";
 import { benchDecodePeer } from "./decode-peer";
+import { benchDecodeProfile } from "./decode-profile";
 import { benchGateway } from "./gateway-overhead";
 import { benchGuard } from "./guard-overhead";
 import { benchInt8Forms } from "./int8-forms";
@@ -20,6 +21,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   "train-profile": () => profileTrain(),
   decode: () => benchDecode(),
   "decode-peer": () => benchDecodePeer(),
+  "decode-profile": () => benchDecodeProfile(),
   "drift-log": () => benchDriftLog(),
   guard: () => benchGuard(),
   gateway: () => benchGateway(),

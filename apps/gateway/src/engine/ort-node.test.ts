@@ -227,6 +227,29 @@ describe.each(["standard", "fused"] as const)("OrtNodeEngine (%s variant)", (var
     expect(engine.openSessions).toBe(0);
   });
 
+  it("gives the event loop turns during a long decode: an abort from a timer stops it part-way", async () => {
+    // Runs skip the public API's per-run setImmediate but still yield every few ms (ort-node.ts): a timer (as a
+    // client disconnect would) gets to run and abort well before 40 sessions × 60 steps are done.
+    const reason = new Error("client went away");
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(reason), 0);
+    let steps = 0;
+    const decodeAll = async () => {
+      for (let s = 0; s < 40; s++) {
+        const session = await engine.startDecode(prompt, 1, { signal: controller.signal });
+        try {
+          await session.prefill();
+          for (let t = 0; t < 60; t++, steps++) await session.step(Int32Array.of(5));
+        } finally {
+          session.close();
+        }
+      }
+    };
+    await expect(decodeAll()).rejects.toBe(reason);
+    expect(steps).toBeLessThan(40 * 60);
+    expect(engine.openSessions).toBe(0);
+  });
+
   it("close() while a step is running frees the cache when the run returns and rejects that step", async () => {
     const session = await engine.startDecode(prompt, 2);
     await session.prefill();

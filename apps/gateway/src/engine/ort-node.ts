@@ -1,6 +1,13 @@
-// The InferenceEngine on onnxruntime-node (CPU): a verified checkpoint directory, one InferenceSession, the
+// The InferenceEngine on onnxruntime-node (CPU): a verified checkpoint directory, one ONNX Runtime session, the
 // runtime-independent engine of ort-engine.ts. The only gateway file that imports onnxruntime-node.
+//
+// The session is onnxruntime-node's native one (dist/binding.js), called directly: the public InferenceSession
+// wraps the same object but defers every run() to a fresh setImmediate, one event-loop turn per graph call, which
+// cost 16–19 µs of CPU per decode step at batch 1 (4% of an int8, 2.5% of an fp32 small-preset step; `npm run
+// bench -- decode-profile`, docs/performance.md). Runs still yield to the event loop, once YIELD_MS have passed
+// since this thread's last turn, so HTTP, SSE, /healthz and aborts wait at most YIELD_MS plus one run.
 import * as ort from "onnxruntime-node";
+import { binding, initOrt, type Binding } from "onnxruntime-node/dist/binding.js";
 import type { OnnxWeights } from "./checkpoint";
 import { loadNodeCheckpoint } from "./checkpoint-node";
 import { OrtEngine, type OrtEngineOptions } from "./ort-engine";
@@ -21,12 +28,40 @@ const nodeTensors: OrtTensorFactory = {
   int64: (data, dims) => new ort.Tensor("int64", data, dims),
 };
 
-function nodeRunner(session: ort.InferenceSession): OrtRunner {
+/** Longest time a thread runs graphs without giving the event loop a turn. */
+const YIELD_MS = 2;
+let lastTurn = performance.now(); // per thread: each worker_thread has its own module instance
+
+const eventLoopTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The native session of `path` with the public API's options (the binding parses the same object). */
+function loadNative(path: string, options: ort.InferenceSession.SessionOptions): Binding.InferenceSession {
+  initOrt();
+  const session = new binding.InferenceSession();
+  session.loadModel(path, options);
+  return session;
+}
+
+function nodeRunner(session: Binding.InferenceSession): OrtRunner {
+  let released = false;
   return {
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    run: async (feeds, fetches) => (await session.run(feeds as Record<string, ort.Tensor>, [...fetches])) as Record<string, OrtTensor>,
-    release: () => session.release(),
+    inputNames: session.inputMetadata.map((m) => m.name),
+    outputNames: session.outputMetadata.map((m) => m.name),
+    run: async (feeds, fetches) => {
+      if (performance.now() - lastTurn >= YIELD_MS) {
+        await eventLoopTurn();
+        lastTurn = performance.now();
+      }
+      if (released) throw new Error("the ONNX Runtime session was released");
+      const wanted: Record<string, null> = {};
+      for (const name of fetches) wanted[name] = null;
+      return session.run(feeds as Record<string, ort.Tensor>, wanted, {}) as Record<string, OrtTensor>;
+    },
+    release: async () => {
+      if (released) return;
+      released = true;
+      session.dispose();
+    },
   };
 }
 
@@ -42,16 +77,17 @@ export class OrtNodeEngine extends OrtEngine {
     const threads = options.intraOpNumThreads;
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`intraOpNumThreads must be an integer ≥ 1 (got ${threads})`);
     const checkpoint = await loadNodeCheckpoint(dir, options.weights);
-    const session = await ort.InferenceSession.create(checkpoint.onnx.path, {
+    await eventLoopTurn(); // loading is synchronous (as it is under the public API's setImmediate)
+    const runner = nodeRunner(loadNative(checkpoint.onnx.path, {
       ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
       interOpNumThreads: 1, // the graph is one chain of layers: nothing runs in parallel between nodes
       executionMode: "sequential",
       graphOptimizationLevel: "all",
-    });
+    }));
     try {
-      return new OrtNodeEngine(checkpoint, nodeRunner(session), nodeTensors, options);
+      return new OrtNodeEngine(checkpoint, runner, nodeTensors, options);
     } catch (e) {
-      await session.release();
+      await runner.release();
       throw e;
     }
   }
