@@ -3,8 +3,8 @@
 //
 // The session is onnxruntime-node's native one (dist/binding.js), called directly: the public InferenceSession
 // wraps the same object but defers every run() to a fresh setImmediate, one event-loop turn per graph call, which
-// cost 16–19 µs of CPU per decode step at batch 1 (4% of an int8, 2.5% of an fp32 small-preset step; `npm run
-// bench -- decode-profile`, docs/performance.md). Runs still yield to the event loop, once YIELD_MS have passed
+// cost 16–19 µs of CPU per decode step at batch 1 (4% of an int8, 2.5% of an fp32 small-preset step, measured A/B
+// in one process: docs/performance.md section 4). Runs still yield to the event loop, once YIELD_MS have passed
 // since this thread's last turn, so HTTP, SSE, /healthz and aborts wait at most YIELD_MS plus one run.
 import * as ort from "onnxruntime-node";
 import { binding, initOrt, type Binding } from "onnxruntime-node/dist/binding.js";
