@@ -209,30 +209,35 @@ async function main(): Promise<number> {
     for (const line of e instanceof ConfigError ? e.problems : [(e as Error).message]) console.error(`tether: ${line}`);
     return 2;
   }
-  let gateway: RunningGateway;
-  try {
-    gateway = await startGateway(config);
-  } catch (e) {
-    const lines = e instanceof ConfigError ? e.problems : [(e as Error).message.split("\n")[0]!];
-    for (const line of lines) console.error(`tether: ${redact(line, [config.admin_token ?? ""])}`); // a driver error may quote the URL
-    if (/models\/demo/.test(lines.join(" "))) console.error("tether: make the demo pair with `npm run train:demo`, or set TETHER_POLICY / TETHER_REFERENCE");
-    return 1;
-  }
+  // Signal handlers go in before startGateway: it prints "serving … on" once it listens, and a SIGTERM sent
+  // right after that line must drain, not meet Node's default handler. A signal during startup waits for it.
   let stopping = false;
+  let started: Promise<RunningGateway | null> = Promise.resolve(null);
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     // process.on, not once: a second signal (Ctrl-C twice) must not reach Node's default handler mid-flush.
     process.on(signal, () => {
       if (stopping) return void console.error(`tether: ${signal}: already draining`);
       stopping = true;
       console.error(`tether: ${signal}: draining requests and flushing the drift log`);
-      gateway.close().then(
-        () => process.exit(0),
-        (e: unknown) => {
-          console.error(`tether: shutdown: ${(e as Error).message}`);
-          process.exit(1);
-        },
-      );
+      started
+        .then((gateway) => gateway?.close())
+        .then(
+          () => process.exit(0),
+          (e: unknown) => {
+            console.error(`tether: shutdown: ${(e as Error).message}`);
+            process.exit(1);
+          },
+        );
     });
+  }
+  try {
+    started = startGateway(config);
+    await started;
+  } catch (e) {
+    const lines = e instanceof ConfigError ? e.problems : [(e as Error).message.split("\n")[0]!];
+    for (const line of lines) console.error(`tether: ${redact(line, [config.admin_token ?? ""])}`); // a driver error may quote the URL
+    if (/models\/demo/.test(lines.join(" "))) console.error("tether: make the demo pair with `npm run train:demo`, or set TETHER_POLICY / TETHER_REFERENCE");
+    return 1;
   }
   return 0;
 }

@@ -55,7 +55,7 @@ describe("API keys issued into the database", () => {
     expect((await complete(app, alice)).choices).toHaveLength(1);
     expect((await complete(app, bob)).choices).toHaveLength(1);
     expect((await complete(app, CONFIG_KEY)).choices).toHaveLength(1);
-    await expect(complete(app, `${alice}x`)).rejects.toMatchObject({ status: 401, code: "invalid_api_key", type: "authentication_error" });
+    await expect(complete(app, `${alice}x`)).rejects.toMatchObject({ status: 401, code: "invalid_api_key", type: "invalid_request_error" });
     // The first app was built before any key existed: it picks the table up on its next re-read.
     clock.t += REFRESH_MS;
     await open.request("/v1/models"); // starts the re-read

@@ -28,7 +28,7 @@ describe("admin auth", () => {
     const none = await call(app, route);
     expect(none.status).toBe(401);
     expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
-    expect(await none.json()).toMatchObject({ error: { type: "authentication_error", code: "unauthorized" } });
+    expect(await none.json()).toMatchObject({ error: { type: "invalid_request_error", code: "unauthorized" } });
     const basic = await call(app, route, { authorization: `Basic ${btoa(`x:${TOKEN}`)}` });
     expect(basic.status).toBe(401);
     const wrong = await call(app, route, { authorization: `Bearer ${TOKEN}x` });

@@ -10,7 +10,7 @@ describe("openAIError", () => {
     expect(e).toEqual({ status: 404, body: { error: { message: "model 'x' does not exist", type: "not_found_error", param: "model", code: "model_not_found" } } });
     expect(openAIErrorBody.parse(e.body)).toEqual(e.body);
     expect(openAIError(400, "bad").body.error).toEqual({ message: "bad", type: "invalid_request_error", param: null, code: null });
-    expect(openAIError(401, "no").body.error.type).toBe("authentication_error");
+    expect(openAIError(401, "no").body.error.type).toBe("invalid_request_error");
     expect(openAIError(429, "busy").body.error.type).toBe("rate_limit_error");
     expect(openAIError(422, "drift", null, "drift_guard_rejected").body.error.type).toBe("invalid_request_error");
     expect(openAIError(503, "down").body.error.type).toBe("server_error");

@@ -8,7 +8,7 @@ import { formatPath, issueMessage, leafIssue } from "./common";
 export const openAIErrorBody = z.object({
   error: z.object({
     message: z.string(), // one sentence naming the parameter and what is allowed
-    type: z.string(), // "invalid_request_error", "authentication_error", … (derived from the status)
+    type: z.string(), // "invalid_request_error", "not_found_error", … (derived from the status)
     param: z.string().nullable(), // offending field path, e.g. "messages[0].role"; null when not about one field
     code: z.string().nullable(), // machine-readable reason, e.g. "invalid_value", "drift_guard_rejected"
   }),
@@ -21,9 +21,11 @@ export interface OpenAIErrorResponse {
   body: OpenAIErrorBody;
 }
 
-/** OpenAI's `type` for a status: what its SDKs switch on. */
+/**
+ * The `type` for a status. OpenAI's SDKs pick their error class from the status; the type is for people and
+ * logs. A bad or missing API key is `invalid_request_error` (code `invalid_api_key`), as api.openai.com answers.
+ */
 export function openAIErrorType(status: number): string {
-  if (status === 401) return "authentication_error";
   if (status === 403) return "permission_error";
   if (status === 404) return "not_found_error";
   if (status === 429) return "rate_limit_error";
