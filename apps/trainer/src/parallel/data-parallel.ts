@@ -227,13 +227,12 @@ export class DataParallel {
     const grads: tf.NamedTensorMap = {};
     let at = 0;
     for (const v of trainableVars) {
-      const g = own.grads[v.name];
-      const sum = g ? new Float32Array(g.dataSync() as Float32Array) : new Float32Array(v.size); // a copy: the cpu backend hands out its own store
-      for (const buffer of this.gradBuffers) {
-        for (let j = 0; j < sum.length; j++) sum[j]! += buffer[at + j]!;
-      }
+      // g_0 + g_1 + … in rank order; a float32 add on the backend rounds exactly as a host loop would
+      const terms = [own.grads[v.name] ?? tf.zeros(v.shape), ...this.gradBuffers.map((buffer) => tf.tensor(buffer.slice(at, at + v.size), v.shape))];
+      grads[v.name] = tf.tidy(() => terms.slice(1).reduce((sum, g) => tf.add(sum, g), terms[0]!));
+      tf.dispose(terms.slice(1));
+      if (!own.grads[v.name]) terms[0]!.dispose();
       at += v.size;
-      grads[v.name] = tf.tensor(sum, v.shape);
     }
     tf.dispose(Object.values(own.grads));
     const reduced = process.cpuUsage(reduce);
