@@ -8,7 +8,7 @@ const COMMON = `common flags:
   --preset tiny|small|<config.json>   model shape (tiny ≈ 100k params, small: d=256, 4 layers)
   --steps N  --batch N  --lr X  --seed N  --out <dir>  --warmup-steps N  --grad-clip X  --weight-decay X
   --backend auto|node-gpu|node|wasm|cpu  (auto: tfjs-node-gpu, else tfjs-node, else wasm, else cpu)
-  --workers N|auto  data-parallel replicas on worker threads for pretrain and sft (default 1; auto = physical cores)
+  --workers N|auto  data-parallel replicas on worker threads for pretrain, sft and grpo (default 1; auto = physical cores)
   --eval-every N  --eval-samples N  --freeze "0:0,1:0.1,*:1"  (per-layer update scales α_l)`;
 
 export const COMMAND_HELP: Record<TrainerCommand, string> = {

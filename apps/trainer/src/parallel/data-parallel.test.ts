@@ -1,4 +1,4 @@
-// Data parallelism: the shards' summed gradients equal the full batch's (computed in one thread, and checked
+// Data parallelism (pretrain, sft and grpo objectives): the shards' summed gradients equal the full batch's (computed in one thread, and checked
 // against a finite difference of the full-batch loss), the sum is bitwise reproducible, a short pretrain with
 // --workers 2 follows the --workers 1 run, and a replica that throws or dies fails the step with a message.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -12,7 +12,9 @@ import { loadCheckpoint } from "../checkpoint/save-load";
 import { validateModelConfig } from "../model/config";
 import { disposeParams, initParams, type Params } from "../model/params";
 import { pretrain } from "../commands/pretrain";
+import { forward } from "../model/qwen2";
 import { batchGrads, type RowBatch, type StepObjective } from "../train/batch-grads";
+import { tokenLogprobs } from "../train/losses";
 import { DataParallel, physicalCores, shardBatch } from "./data-parallel";
 
 const CONFIG = validateModelConfig({
@@ -42,6 +44,7 @@ describe("data parallelism over worker threads", () => {
   let dp: DataParallel;
   const sft: StepObjective = { kind: "sft", beta: 0.7, klOn: "both", kl: "mixed", klMix: 0.3 };
   const batch = { task: rows(5, 8, 1, 3), replay: rows(3, 8, 2, 1) }; // 5 and 3 rows: uneven shards
+  const sftBatch = batch;
 
   beforeAll(async () => {
     backend = await initBackend();
@@ -59,7 +62,7 @@ describe("data parallelism over worker threads", () => {
     const shards = shardBatch(batch, 2);
     expect(shards.map((s) => [s.task.shape[0], s.replay!.shape[0]])).toEqual([[2, 1], [3, 2]]);
     const count = (b: RowBatch) => b.lossMask.reduce((a, x) => a + x, 0);
-    expect(shards[0]!.norms).toEqual({ task: count(batch.task), replay: count(batch.replay) });
+    expect(shards[0]!.norms).toEqual({ task: count(batch.task), replay: count(batch.replay), sequences: 5 });
     expect(Array.from(shards[1]!.task.inputIds)).toEqual(Array.from(batch.task.inputIds.subarray(16)));
   });
 
@@ -69,13 +72,26 @@ describe("data parallelism over worker threads", () => {
     expect(physicalCores([cpu(0, 0), cpu(1, 0)].join("\n"))).toBe(2);
   });
 
-  for (const objective of [{ kind: "pretrain" } as StepObjective, sft]) {
+  const grpo: StepObjective = { kind: "grpo", beta: 0.3, klInLoss: true, klOn: "both", kl: "reverse", klMix: 0.5, clipEps: 0.2, estimator: "k3" };
+  /** GRPO's constants for the task rows: log π_old = the policy's own (ratios start at 1), log π_ref, advantages. */
+  const withRollout = () => {
+    const ids = tf.tensor2d(batch.task.inputIds, batch.task.shape, "int32");
+    const targets = tf.tensor2d(batch.task.targetIds, batch.task.shape, "int32");
+    const attentionMask = tf.tensor2d(batch.task.attentionMask, batch.task.shape);
+    const [oldLogp, refLogp] = [policy, reference].map((p) => tf.tidy(() => tokenLogprobs(forward(p, CONFIG, ids, { attentionMask }).logits, targets).dataSync() as Float32Array));
+    tf.dispose([ids, targets, attentionMask]);
+    return { ...batch, rollout: { oldLogp: oldLogp!, refLogp: refLogp!, advantages: Float32Array.from([0.9, -0.4, 1.3, -1.1, 0.2]) } };
+  };
+
+  for (const objective of [{ kind: "pretrain" } as StepObjective, sft, grpo]) {
     it(`${objective.kind}: shard gradients summed = full-batch gradient = finite difference of the full-batch loss`, async () => {
+      const batch = objective.kind === "grpo" ? withRollout() : { task: sftBatch.task, replay: sftBatch.replay };
       const vars = [...policy.values()];
       const full = batchGrads({ policy, reference, config: CONFIG }, objective, batch, vars);
       const parallel = await dp.grads(objective, batch);
       expect(parallel.values.loss).toBeCloseTo(full.values.loss, 5);
       expect(parallel.values.kl).toBeCloseTo(full.values.kl, 6);
+      expect(parallel.values.clipFraction).toBeCloseTo(full.values.clipFraction, 6);
       const [a, b] = [hostGrads(full.grads, vars), hostGrads(parallel.grads, vars)];
       let norm2 = 0;
       for (let i = 0; i < vars.length; i++) {

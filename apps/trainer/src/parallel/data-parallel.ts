@@ -66,9 +66,17 @@ const tokenCount = (b: RowBatch) => b.lossMask.reduce((s, x) => s + x, 0);
  * @example shardBatch({ task }, 2).length // 2
  */
 export function shardBatch(b: StepBatch, n: number): StepBatch[] {
-  const norms = { task: tokenCount(b.task), replay: b.replay ? tokenCount(b.replay) : 0 };
-  const cut = (x: RowBatch, r: number) => sliceRows(x, Math.floor((r * x.shape[0]) / n), Math.floor(((r + 1) * x.shape[0]) / n));
-  return Array.from({ length: n }, (_, r) => ({ task: cut(b.task, r), ...(b.replay ? { replay: cut(b.replay, r) } : {}), norms }));
+  const norms = { task: tokenCount(b.task), replay: b.replay ? tokenCount(b.replay) : 0, sequences: b.task.shape[0] };
+  const bounds = (rows: number, r: number): [number, number] => [Math.floor((r * rows) / n), Math.floor(((r + 1) * rows) / n)];
+  const cut = (x: RowBatch, r: number) => sliceRows(x, ...bounds(x.shape[0], r));
+  const rollout = (r: number) => {
+    if (!b.rollout) return {};
+    const [lo, hi] = bounds(b.task.shape[0], r);
+    const T = b.task.shape[1];
+    const { oldLogp, refLogp, advantages } = b.rollout;
+    return { rollout: { oldLogp: oldLogp.slice(lo * T, hi * T), refLogp: refLogp.slice(lo * T, hi * T), advantages: advantages.slice(lo, hi) } };
+  };
+  return Array.from({ length: n }, (_, r) => ({ task: cut(b.task, r), ...(b.replay ? { replay: cut(b.replay, r) } : {}), ...rollout(r), norms }));
 }
 
 export interface DataParallelOptions {
@@ -219,18 +227,17 @@ export class DataParallel {
     const grads: tf.NamedTensorMap = {};
     let at = 0;
     for (const v of trainableVars) {
-      const g = own.grads[v.name];
-      const sum = g ? new Float32Array(g.dataSync() as Float32Array) : new Float32Array(v.size); // a copy: the cpu backend hands out its own store
-      for (const buffer of this.gradBuffers) {
-        for (let j = 0; j < sum.length; j++) sum[j]! += buffer[at + j]!;
-      }
+      // g_0 + g_1 + … in rank order; a float32 add on the backend rounds exactly as a host loop would
+      const terms = [own.grads[v.name] ?? tf.zeros(v.shape), ...this.gradBuffers.map((buffer) => tf.tensor(buffer.slice(at, at + v.size), v.shape))];
+      grads[v.name] = tf.tidy(() => terms.slice(1).reduce((sum, g) => tf.add(sum, g), terms[0]!));
+      tf.dispose(terms.slice(1));
+      if (!own.grads[v.name]) terms[0]!.dispose();
       at += v.size;
-      grads[v.name] = tf.tensor(sum, v.shape);
     }
     tf.dispose(Object.values(own.grads));
     const reduced = process.cpuUsage(reduce);
     this.lastSerialCpuMs = (published.user + published.system + reduced.user + reduced.system) / 1000;
-    const total = [own.values, ...values].reduce((s, x) => ({ loss: s.loss + x.loss, ce: s.ce + x.ce, kl: s.kl + x.kl }));
+    const total = [own.values, ...values].reduce((s, x) => ({ loss: s.loss + x.loss, ce: s.ce + x.ce, kl: s.kl + x.kl, clipFraction: s.clipFraction + x.clipFraction }));
     return { grads, values: total };
   }
 

@@ -59,6 +59,8 @@ export interface GrpoLossInputs {
   /** β for the in-loss KL term; 0 when the KL lives in the reward. */
   beta: number;
   estimator: KlEstimator;
+  /** The whole batch's sequence count when these rows are a data-parallel shard (means become sums ÷ it). */
+  sequences?: number;
 }
 
 /**
@@ -73,7 +75,10 @@ export function grpoLoss(i: GrpoLossInputs): { loss: tf.Scalar; surrogate: tf.Sc
   const surrogate = tf.minimum(unclipped, clipped);
   const k = klEstimatorTensor(i.estimator, i.logp, i.refLogp);
   const lengths = tf.maximum(tf.sum(i.mask, 1), 1); // [N]
-  const perSequence = (x: tf.Tensor) => tf.mean(tf.div(tf.sum(tf.mul(x, i.mask), 1), lengths)) as tf.Scalar;
+  const perSequence = (x: tf.Tensor) => {
+    const means = tf.div(tf.sum(tf.mul(x, i.mask), 1), lengths); // [N]
+    return (i.sequences === undefined ? tf.mean(means) : tf.div(tf.sum(means), i.sequences)) as tf.Scalar;
+  };
   const surrogateMean = perSequence(surrogate);
   const klMean = perSequence(k);
   const clipFraction = perSequence(tf.cast(tf.notEqual(unclipped, surrogate), "float32"));

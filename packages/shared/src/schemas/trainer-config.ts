@@ -73,7 +73,7 @@ const base = z.strictObject({
   data: text().optional(), // JSONL: {"prompt","completion"} for sft, {"prompt","answer"} for grpo; default: bundled task
   out: text().optional(), // output dir; default chosen by the trainer (runs/<command>-<id>)
   backend: oneOf(["auto", "node-gpu", "node", "wasm", "cpu"]).default("auto"), // auto: node-gpu, else node, else wasm, else cpu
-  // data-parallel replicas (worker threads, each its own backend) for pretrain and sft; auto = physical cores
+  // data-parallel replicas (worker threads, each its own backend) for pretrain, sft, grpo; auto = physical cores
   workers: z.union([z.literal("auto"), numeric(int(1, 256))]).default(1),
 
   // --- optimisation (Adam, warmup + cosine) ------------------------------------------------------
