@@ -186,7 +186,7 @@ export class EnginePool {
     if (policy === null || reference === null || sketch === undefined) return runInProcess(job, guard);
     const s = job.settings;
     const spec: JobSpec = {
-      policy, reference, sketch, guard, prompt: [...job.prompt], n: job.n, firstChoice: job.firstChoice, seed: job.seed, live: job.onStep !== undefined,
+      policy, reference, sketch, guard, prompt: [...job.prompt], n: job.n, firstChoice: job.firstChoice, seed: job.seed, live: job.onStep !== undefined, choices: job.onChoice !== undefined,
       settings: { sampling: s.sampling, maxTokens: s.maxTokens, stop: [...s.stop.stops], eosIds: [...s.eosIds], topLogprobs: s.topLogprobs, keepLogits: s.keepLogits, sketchWidth: s.sketchWidth },
     };
     const thread = await this.idleThread(job.signal); // reserved: thread.jobs is 1
