@@ -1,13 +1,14 @@
 // A real server under load: `npm start`'s entry (node --import tsx apps/gateway/src/server.node.ts) on the demo
-// pair with PGlite in a temp data dir, driven by autocannon (in this process) at 1, 2, 4 and 16 connections,
-// each posting the default guarded completion. Printed per run: req/s, latency p50/p99, status counts (only 200
-// and 429 are allowed), and /healthz p50/p99 sampled by a separate process while the pool is saturated.
-// Two servers, one after the other: the engine pool (engine.workers unset = the cores) and the named peer, the
-// same server with engine.workers = 0 (engines on the main thread, as before issue #12). Also the idle RSS of
-// each right after it listens, read from /proc/<pid>/smaps_rollup, next to a bare `node --import tsx` process and
-// the pool server on PostgreSQL (no PGlite), so the difference says where the memory goes.
+// pair with PGlite in a temp data dir, driven by autocannon (in this process) at 1, 2, 4 and 16 connections, each
+// posting the default guarded completion. Two servers started side by side: the engine pool (engine.workers unset
+// = the cores) and the named peer, the same server with engine.workers = 0 (engines on the main thread, as before
+// issue #12), driven in turn (ABBA: the machine's load drifts, each pair of runs shares it). Printed per run:
+// req/s, latency p50/p99, status counts (only 200 and 429 are allowed), and /healthz p50/p99 sampled by a separate
+// process during the 16-connection runs. Also the idle RSS of each right after it listens (first start on a new
+// data dir, then a restart), read from /proc/<pid>/smaps_rollup, next to a bare `node --import tsx` process and
+// the server on PostgreSQL (no PGlite), so the differences say where the memory goes.
 // Goals (issue #12): throughput at 4 connections ≥ 1.6× that at 1 on 2 cores; /healthz p99 < 20 ms while the
-// pool is saturated; idle RSS < 300 MB. `npm run bench -- concurrency [--seconds 8]`
+// pool is saturated; idle RSS < 300 MB. `npm run bench -- concurrency [--seconds 6]`
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -109,35 +110,26 @@ async function drive(server: Server, connections: number, seconds: number, withH
   return { connections, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, statuses, healthz: healthz ? await healthz : null };
 }
 
-async function benchServer(label: string, config: object, seconds: number, env: Record<string, string> = {}): Promise<Run[]> {
+/** First start (a new data dir: PGlite runs initdb), then a restart on the same dir, which takes the load. */
+async function prepare(label: string, config: object, env: Record<string, string>): Promise<Server & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "tether-concurrency-"));
-  // first start (a new data dir: PGlite runs initdb), then a restart on the same dir, which takes the load
   const first = await startServer(dir, config, env);
   await new Promise((r) => setTimeout(r, 2000)); // let start-up work settle before reading memory
   const firstMemory = memory(first.pid);
   await first.stop();
   const server = await startServer(dir, config, env);
-  try {
-    await new Promise((r) => setTimeout(r, 2000));
-    console.log(`\n${label}\n  idle after start: first start ${mib(firstMemory)}; restart ${mib(memory(server.pid))}   load ${load()}`);
-    const idle = await sampleHealthz(server.url, 3);
-    console.log(`  /healthz with no load: p50 ${quantile(idle, 0.5).toFixed(2)} ms p99 ${quantile(idle, 0.99).toFixed(2)} ms (${idle.length} samples)`);
-    await drive(server, 4, 2, false); // warm-up
-    const runs: Run[] = [];
-    for (const c of CONNECTIONS) {
-      const run = await drive(server, c, seconds, c === 16);
-      runs.push(run);
-      const h = run.healthz ? `  /healthz p50 ${quantile(run.healthz, 0.5).toFixed(2)} ms p99 ${quantile(run.healthz, 0.99).toFixed(2)} ms (${run.healthz.length} samples)` : "";
-      const bad = Object.keys(run.statuses).filter((s) => s !== "200" && s !== "429");
-      console.log(
-        `  ${String(c).padStart(2)} conn: ${run.rps.toFixed(1).padStart(7)} req/s  p50 ${String(run.p50).padStart(4)} ms  p99 ${String(run.p99).padStart(4)} ms  statuses ${JSON.stringify(run.statuses)}${bad.length ? "  NOT ALLOWED" : ""}${h}   load ${load()}`,
-      );
-    }
-    return runs;
-  } finally {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await new Promise((r) => setTimeout(r, 2000));
+  console.log(`${label}\n  idle after start: first start ${mib(firstMemory)}; restart ${mib(memory(server.pid))}   load ${load()}`);
+  const idle = await sampleHealthz(server.url, 3);
+  console.log(`  /healthz with no load: p50 ${quantile(idle, 0.5).toFixed(2)} ms p99 ${quantile(idle, 0.99).toFixed(2)} ms (${idle.length} samples)`);
+  await drive(server, 4, 2, false); // warm-up
+  return { ...server, dir };
+}
+
+function line(name: string, run: Run): string {
+  const h = run.healthz ? `  /healthz p50 ${quantile(run.healthz, 0.5).toFixed(2)} p99 ${quantile(run.healthz, 0.99).toFixed(2)} ms (${run.healthz.length})` : "";
+  const bad = Object.keys(run.statuses).filter((s) => s !== "200" && s !== "429");
+  return `  ${name} ${String(run.connections).padStart(2)} conn: ${run.rps.toFixed(1).padStart(6)} req/s  p50 ${String(run.p50).padStart(3)} ms  p99 ${String(run.p99).padStart(4)} ms  ${JSON.stringify(run.statuses)}${bad.length ? " NOT ALLOWED" : ""}${h}   load ${load()}`;
 }
 
 /** Idle RSS of a bare `node --import tsx` and of the pool server on PostgreSQL (no PGlite in the process). */
@@ -163,16 +155,40 @@ async function memoryPeers(): Promise<void> {
 
 export async function benchConcurrency(): Promise<void> {
   const i = process.argv.indexOf("--seconds");
-  const seconds = i > 0 ? Number(process.argv[i + 1]) : 8;
+  const seconds = i > 0 ? Number(process.argv[i + 1]) : 6;
   console.log(`concurrency: demo pair, ${JSON.stringify(BODY)}, ${seconds} s per run, ${availableParallelism()} cores, load ${load()}`);
-  const pool = await benchServer(`engine pool (engine.workers unset = ${availableParallelism()} worker threads × 1 ORT thread)`, {}, seconds);
-  const peer = await benchServer("peer: engines on the main thread (engine.workers = 0, TETHER_ORT_THREADS=1)", { engine: { workers: 0 } }, seconds, { TETHER_ORT_THREADS: "1" });
+  const servers = {
+    pool: await prepare(`pool: engine.workers unset = ${availableParallelism()} worker threads × 1 ORT thread`, {}, {}),
+    peer: await prepare("peer: engines on the main thread (engine.workers = 0, TETHER_ORT_THREADS=1)", { engine: { workers: 0 } }, { TETHER_ORT_THREADS: "1" }),
+  };
+  const runs: Record<"pool" | "peer", Run[]> = { pool: [], peer: [] };
+  try {
+    // interleaved, ABBA: the machine's load drifts, so each pair of runs shares it
+    for (const order of [["pool", "peer"], ["peer", "pool"]] as const) {
+      for (const c of CONNECTIONS) {
+        for (const name of order) {
+          const run = await drive(servers[name], c, seconds, c === 16);
+          runs[name].push(run);
+          console.log(line(name, run));
+        }
+      }
+    }
+  } finally {
+    for (const s of Object.values(servers)) {
+      await s.stop();
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  }
   console.log("\nidle memory peers:");
   await memoryPeers();
-  const at = (runs: Run[], c: number) => runs.find((r) => r.connections === c)!;
-  const scale = (runs: Run[]) => at(runs, 4).rps / at(runs, 1).rps;
-  const h99 = (runs: Run[]) => quantile(at(runs, 16).healthz!, 0.99);
-  console.log(`\nthroughput 4 conn / 1 conn: pool ${scale(pool).toFixed(2)}× (goal ≥ 1.6× on 2 cores), peer ${scale(peer).toFixed(2)}×`);
-  console.log(`pool / peer req/s at 4 conn: ${(at(pool, 4).rps / at(peer, 4).rps).toFixed(2)}×; at 16: ${(at(pool, 16).rps / at(peer, 16).rps).toFixed(2)}×`);
-  console.log(`/healthz p99 at 16 conn: pool ${h99(pool).toFixed(2)} ms (goal < 20 ms), peer ${h99(peer).toFixed(2)} ms   load ${load()}`);
+  const rps = (name: "pool" | "peer", c: number) => mean(runs[name].filter((r) => r.connections === c).map((r) => r.rps));
+  const h99 = (name: "pool" | "peer") => quantile(runs[name].filter((r) => r.healthz).flatMap((r) => r.healthz!), 0.99);
+  const bad = [...runs.pool, ...runs.peer].flatMap((r) => Object.keys(r.statuses)).filter((s) => s !== "200" && s !== "429");
+  console.log(`\nmeans of the two runs each:`);
+  for (const name of ["pool", "peer"] as const) console.log(`  ${name}: ${CONNECTIONS.map((c) => `${c} conn ${rps(name, c).toFixed(1)}`).join(", ")} req/s`);
+  console.log(`throughput 4 conn / 1 conn: pool ${(rps("pool", 4) / rps("pool", 1)).toFixed(2)}× (goal ≥ 1.6× on 2 cores), peer ${(rps("peer", 4) / rps("peer", 1)).toFixed(2)}×`);
+  console.log(`pool / peer req/s: ${CONNECTIONS.map((c) => `${c} conn ${(rps("pool", c) / rps("peer", c)).toFixed(2)}×`).join(", ")}`);
+  console.log(`/healthz p99 at 16 conn: pool ${h99("pool").toFixed(2)} ms (goal < 20 ms), peer ${h99("peer").toFixed(2)} ms; statuses other than 200/429: ${bad.length ? bad.join(",") : "none"}   load ${load()}`);
 }
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

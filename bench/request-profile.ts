@@ -2,7 +2,7 @@
 // temp data dir, one ORT intra-op thread) under node --cpu-prof, one client connection posting completions for
 // RUN_S seconds, then SIGTERM; the main thread's samples taken while requests ran are attributed to the innermost
 // frame that belongs to a known part (ORT's graph run, HTTP, PGlite, softmax/KL, sampling, …) and printed as
-// ms per request and share of wall time, with the load. `npm run bench -- profile`
+// ms per request and share of wall time, with the load. `npm run bench -- profile [--pool] [--connections N]`
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -30,15 +30,16 @@ interface CpuProfile {
 }
 
 /** ms per request and share of the load window for each part, from a .cpuprofile. */
-export function attribute(profile: CpuProfile, requests: number): [string, number, number][] {
+export function attribute(profile: CpuProfile, requests: number, pool = false): [string, number, number][] {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const stack = function* (id: number) {
     for (let c: number | undefined = id; c !== undefined; c = parent.get(c)) yield nodes.get(c)!.callFrame;
   };
-  // the load window: first to last sample with a decode in progress
-  const busy = profile.samples.map((id) => [...stack(id)].some((f) => f.functionName === "decodeBatch"));
+  // the load window: first to last sample with a decode in progress (with the pool, decodes run in the workers:
+  // first to last sample in the gateway's own code)
+  const busy = profile.samples.map((id) => [...stack(id)].some((f) => (pool ? f.url.includes("apps/gateway/src/") : f.functionName === "decodeBatch")));
   const first = busy.indexOf(true);
   const last = busy.lastIndexOf(true);
   const totals = new Map<string, number>();
@@ -64,9 +65,13 @@ export function attribute(profile: CpuProfile, requests: number): [string, numbe
 export async function benchRequestProfile(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "tether-profile-"));
   const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
-  // engines on the main thread (engine.workers = 0): the profile attributes the main thread's time, graph runs
-  // included, as before the engine pool; with the pool they run in worker threads and `concurrency` measures them.
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ engine: { workers: 0 } }));
+  // engines on the main thread (engine.workers = 0) by default: the main thread's time, graph runs included, as
+  // before the engine pool; `--pool` profiles the default server, whose graphs run in worker threads, with
+  // `--connections N` request loops at once.
+  const pool = process.argv.includes("--pool");
+  const c = process.argv.indexOf("--connections");
+  const connections = c > 0 ? Number(process.argv[c + 1]) : 1;
+  writeFileSync(join(dir, "config.json"), JSON.stringify(pool ? {} : { engine: { workers: 0 } }));
   const server = spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${join(dir, "prof")}`, "--import", "tsx", "apps/gateway/src/server.node.ts"], {
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", TETHER_DATA_DIR: join(dir, "data"), TETHER_CONFIG: join(dir, "config.json"), TETHER_ORT_THREADS: "1", DATABASE_URL: "" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -85,21 +90,26 @@ export async function benchRequestProfile(): Promise<void> {
     const body = JSON.stringify({ model, ...BODY });
     const latencies: number[] = [];
     const end = performance.now() + RUN_S * 1000;
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      const res = await fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
-      await res.text();
-      if (res.status !== 200) throw new Error(`request answered ${res.status}`);
-      latencies.push(performance.now() - t0);
-    }
+    const loop = async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const res = await fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+        await res.text();
+        if (res.status !== 200) throw new Error(`request answered ${res.status}`);
+        latencies.push(performance.now() - t0);
+      }
+    };
+    await Promise.all(Array.from({ length: connections }, loop));
     const exited = new Promise((resolve) => server.on("exit", resolve));
     server.kill("SIGTERM");
     await exited;
-    // the main thread's profile is the largest (PGlite's and tsx's workers write their own)
+    // the main thread's profile: thread id 0 in the name (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile);
+    // worker threads (engines, tsx) write their own
     const files = readdirSync(join(dir, "prof")).map((f) => join(dir, "prof", f)).sort((a, b) => statSync(b).size - statSync(a).size);
-    const parts = attribute(JSON.parse(readFileSync(files[0]!, "utf8")) as CpuProfile, latencies.length);
+    const main = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0]!;
+    const parts = attribute(JSON.parse(readFileSync(main, "utf8")) as CpuProfile, latencies.length, pool);
     latencies.sort((a, b) => a - b);
-    console.log(`request profile · models/demo, PGlite, 1 ORT thread, 1 connection, ${JSON.stringify(BODY)} · ${latencies.length} requests in ${RUN_S} s, p50 ${latencies[latencies.length >> 1]!.toFixed(2)} ms · load ${load()}`);
+    console.log(`request profile · models/demo, PGlite, 1 ORT thread, ${pool ? "engine pool" : "engines on the main thread"}, ${connections} connection(s), ${JSON.stringify(BODY)} · ${latencies.length} requests in ${RUN_S} s, p50 ${latencies[latencies.length >> 1]!.toFixed(2)} ms · load ${load()}`);
     console.log("| main thread, per request | ms | share of wall time |\n|---|---:|---:|");
     for (const [part, ms, share] of parts) console.log(`| ${part} | ${ms.toFixed(2)} | ${(100 * share).toFixed(1)}% |`);
   } finally {

@@ -35,7 +35,9 @@ const BENCHES: Record<string, () => Promise<void>> = {
   concurrency: () => benchConcurrency(),
 };
 
-const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const args = process.argv.slice(2);
+const VALUE_FLAGS = new Set(["--seconds", "--connections"]); // their values are not benchmark names
+const names = args.filter((a, i) => !a.startsWith("-") && !VALUE_FLAGS.has(args[i - 1] ?? ""));
 const selected = names.length ? names : Object.keys(BENCHES);
 for (const name of selected) {
   const bench = BENCHES[name];

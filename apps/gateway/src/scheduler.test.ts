@@ -43,4 +43,20 @@ describe("Scheduler", () => {
     const full = await s.acquire().catch((e: QueueFullError) => e);
     expect((full as QueueFullError).retryAfterS).toBe(3);
   });
+
+  it("idle() resolves only once nothing runs and nothing waits (shutdown drains the jobs, not only the sockets)", async () => {
+    const s = new Scheduler(1, 5);
+    await s.idle(); // already idle
+    const r1 = await s.acquire();
+    const w2 = s.acquire();
+    let idle = false;
+    const drained = s.idle().then(() => (idle = true));
+    r1(); // hands the slot to the waiter: still busy
+    const r2 = await w2;
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    r2();
+    await drained;
+    expect([s.active, s.depth]).toEqual([0, 0]);
+  });
 });

@@ -11,17 +11,20 @@
 // 4) a worker that exits fails its in-flight calls with a 500 (engine_worker_crashed), and a replacement is
 //    spawned (after a back-off when crashes repeat) that loads every model; status() reports the reduced pool.
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { SketchReference } from "@tether/shared/sketch/reference";
 import { HttpError } from "../http/errors";
 import type { ChoiceOutcome, PromptJob } from "../guard/job";
 import { runInProcess, type EnginePoolStatus, type JobRunner } from "../guard/job-runner";
 import { modelInfo, type OnnxWeights, type ServingCheckpoint } from "./checkpoint";
 import { loadNodeCheckpoint } from "./checkpoint-node";
-import type { DecodeSession, EngineCallOptions, InferenceEngine, ModelInfo, ScoreOutput, StepOutput } from "./engine";
-import { abortError } from "./engine";
+import { abortError, type InferenceEngine, type ModelInfo } from "./engine";
 import { HfTokenizer } from "./hf-tokenizer";
+import { PoolEngine } from "./pool-engine";
 import { errorFromData, SequenceMirror, type FromWorker, type JobSpec, type OutcomeMessage, type ToWorker } from "./pool-protocol";
+import { crashError, startWorker, Thread } from "./pool-thread";
+
+export { PoolEngine };
 
 export interface EnginePoolOptions {
   /** Worker threads; default: availableParallelism() (the cores this process may use). */
@@ -38,73 +41,6 @@ export interface PoolLoadOptions {
   name?: (checkpoint: ServingCheckpoint) => string;
 }
 
-interface Pending {
-  settle(m: Extract<FromWorker, { type: "done" | "failed" | "result" }>): void;
-  onEvent?(m: Extract<FromWorker, { type: "step" | "choice" }>): void;
-  fail(error: Error): void;
-}
-
-/** What a request in flight on a worker that exited gets: a 500 in OpenAI's error shape; the process stays up. */
-function crashError(code: number | null): HttpError {
-  const how = code === null ? "had exited" : `exited (code ${code})`;
-  return HttpError.of(500, `the engine worker thread serving this request ${how}; a replacement is being started`, null, "engine_worker_crashed");
-}
-
-class Thread {
-  ready = false;
-  jobs = 0; // whole prompt jobs running (0 or 1)
-  calls = 0; // single engine calls in flight
-  readonly pending = new Map<number, Pending>();
-  readonly loads = new Map<string, Promise<Error | null>>();
-  private readonly loadWaiters = new Map<string, (error: Error | null) => void>();
-
-  readonly threadId: number;
-
-  constructor(readonly worker: Worker) {
-    this.threadId = worker.threadId;
-  }
-
-  load(key: string, dir: string, weights: OnnxWeights): Promise<Error | null> {
-    let loading = this.loads.get(key);
-    if (!loading) {
-      loading = new Promise((done) => this.loadWaiters.set(key, done));
-      this.loads.set(key, loading);
-      this.worker.postMessage({ type: "load", key, dir, weights } satisfies ToWorker);
-    }
-    return loading;
-  }
-
-  loaded(key: string, error: Error | null): void {
-    this.loadWaiters.get(key)?.(error);
-    this.loadWaiters.delete(key);
-  }
-
-  /** Fails everything waiting on this thread (it exited). */
-  failAll(error: Error): void {
-    for (const p of this.pending.values()) p.fail(error);
-    this.pending.clear();
-    for (const key of [...this.loadWaiters.keys()]) this.loaded(key, error);
-  }
-}
-
-// The worker entry next to this file: pool-worker.ts (run through tsx, as `npm start` and the tests run the
-// gateway), or pool-worker.js when compiled. Node 20 does not apply a parent's `--import tsx` hooks inside a
-// worker, so a two-line bootstrap registers tsx there first (`import.meta.resolve` finds it from this file).
-const BOOTSTRAP = `const { workerData } = require("node:worker_threads");
-(async () => { if (workerData.tsx) (await import(workerData.tsx)).register(); await import(workerData.entry); })();`;
-
-function workerEntry(): { entry: string; tsx: string | null; execArgv: string[] } {
-  const ts = import.meta.url.endsWith(".ts");
-  const entry = new URL(ts ? "./pool-worker.ts" : "./pool-worker.js", import.meta.url).href;
-  // the parent's loader flags (--import tsx) do not work in a worker: drop them, keep the rest (--cpu-prof, …)
-  const execArgv: string[] = [];
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const a = process.execArgv[i]!;
-    if (/^--(import|loader|require)$/.test(a) && /tsx/.test(process.execArgv[i + 1] ?? "")) i++;
-    else if (!/^--(import|loader|require)=.*tsx/.test(a)) execArgv.push(a);
-  }
-  return { entry, tsx: ts ? import.meta.resolve("tsx/esm/api") : null, execArgv };
-}
 
 /**
  * @example
@@ -186,7 +122,7 @@ export class EnginePool {
     if (policy === null || reference === null || sketch === undefined) return runInProcess(job, guard);
     const s = job.settings;
     const spec: JobSpec = {
-      policy, reference, sketch, guard, prompt: [...job.prompt], n: job.n, firstChoice: job.firstChoice, seed: job.seed, live: job.onStep !== undefined,
+      policy, reference, sketch, guard, prompt: [...job.prompt], n: job.n, firstChoice: job.firstChoice, seed: job.seed, live: job.onStep !== undefined, choices: job.onChoice !== undefined,
       settings: { sampling: s.sampling, maxTokens: s.maxTokens, stop: [...s.stop.stops], eosIds: [...s.eosIds], topLogprobs: s.topLogprobs, keepLogits: s.keepLogits, sketchWidth: s.sketchWidth },
     };
     const thread = await this.idleThread(job.signal); // reserved: thread.jobs is 1
@@ -282,8 +218,7 @@ export class EnginePool {
   }
 
   private spawn(): void {
-    const { entry, tsx, execArgv } = workerEntry();
-    const worker = new Worker(BOOTSTRAP, { eval: true, execArgv, workerData: { intraOpNumThreads: this.intraOpNumThreads, entry, tsx } });
+    const worker = startWorker(this.intraOpNumThreads);
     const threadId = worker.threadId;
     const thread = new Thread(worker);
     this.threads.push(thread);
@@ -361,55 +296,3 @@ export class EnginePool {
   }
 }
 
-/**
- * A model loaded in every worker of a pool. Whole jobs run through pool.runJob; its own calls (score, decode
- * sessions) go to one worker each, for the few callers that use an engine directly.
- */
-export class PoolEngine implements InferenceEngine {
-  private disposed = false;
-
-  constructor(
-    readonly pool: EnginePool,
-    readonly key: string,
-    readonly checkpoint: ServingCheckpoint,
-    readonly info: ModelInfo,
-    readonly tokenizer: HfTokenizer,
-  ) {}
-
-  async score(prompt: readonly number[], completions: readonly (readonly number[])[], options: EngineCallOptions = {}): Promise<ScoreOutput> {
-    const { value } = await this.pool.call<Float32Array[]>((id) => ({ type: "score", id, key: this.key, prompt: [...prompt], completions: completions.map((c) => [...c]) }), options.signal);
-    return { logits: value };
-  }
-
-  async startDecode(prompt: readonly number[], batchSize: number, options: EngineCallOptions = {}): Promise<DecodeSession> {
-    const { thread, id } = await this.pool.call<null>((id) => ({ type: "open", id, key: this.key, prompt: [...prompt], batchSize }), options.signal);
-    return remoteSession(this.pool, thread, id, batchSize, options.signal);
-  }
-
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.pool.unload(this.key);
-  }
-}
-
-// A decode session held by one worker: each prefill/step is a call to it; logits come back per step.
-function remoteSession(pool: EnginePool, thread: Thread, session: number, batchSize: number, signal?: AbortSignal): DecodeSession {
-  let closed = false;
-  const run = async (message: (id: number) => ToWorker): Promise<StepOutput> => {
-    if (signal?.aborted) throw abortError(signal);
-    const { value } = await pool.call<StepOutput>(message, undefined, thread);
-    if (signal?.aborted) throw abortError(signal);
-    return value;
-  };
-  return {
-    batchSize,
-    prefill: () => run((id) => ({ type: "prefill", id, session })),
-    step: (tokens, live) => run((id) => ({ type: "step", id, session, tokens: tokens.slice(), live: live ? live.slice() : null })),
-    close: () => {
-      if (closed) return;
-      closed = true;
-      thread.worker.postMessage({ type: "close", session } satisfies ToWorker);
-    },
-  };
-}

@@ -21,6 +21,7 @@ export interface JobSpec {
   seed: bigint;
   guard: ResolvedDriftGuard;
   live: boolean; // the caller streams every step (onStep)
+  choices: boolean; // the caller wants each choice when it is final (onChoice); else they come with "done"
 }
 
 /** What changed in a sequence since the last delta: `cut` chars of the text stay, then `add` (a stop string may cut). */

@@ -68,7 +68,7 @@ async function runJob(id: number, spec: JobSpec): Promise<void> {
       timings,
       ledger,
       onStep: spec.live ? (firstChoice, seqs) => post({ type: "step", id, firstChoice, seqs: seqs.map((s) => writer.delta(s)) }) : undefined,
-      onChoice: (o) => post({ type: "choice", id, outcome: outcomeMessage(writer, o) }),
+      onChoice: spec.choices ? (o) => post({ type: "choice", id, outcome: outcomeMessage(writer, o) }) : undefined,
     };
     const outcomes = await runInProcess(job, spec.guard);
     post({ type: "done", id, outcomes: outcomes.map((o) => outcomeMessage(writer, o)), ledger, timings });
