@@ -141,6 +141,9 @@ describe("engine pool on the demo pair (real ONNX)", () => {
       answered++;
     }
     expect(answered).toBeGreaterThan(0); // at least one round trip finished with both workers still busy
+    const metrics = await (await app.request("/metrics")).text();
+    expect(metrics).toMatch(/^tether_engine_workers\{state="configured"\} 2$/m);
+    expect(metrics).toMatch(/^tether_engine_workers\{state="ready"\} 2$/m);
     for (const r of await Promise.all(running)) expect(r.status).toBe(200);
   });
 });

@@ -6,7 +6,7 @@ function esc(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
-function family(name: string, help: string, type: "gauge" | "counter", samples: Array<[Record<string, string>, number]>): string[] {
+export function family(name: string, help: string, type: "gauge" | "counter", samples: Array<[Record<string, string>, number]>): string[] {
   const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
   for (const [labels, value] of samples) {
     const text = Object.entries(labels).map(([k, v]) => `${k}="${esc(v)}"`).join(",");

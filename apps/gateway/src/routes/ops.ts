@@ -7,7 +7,7 @@ import type { Hono } from "hono";
 import type { GatewayContext } from "../context";
 import { HttpError } from "../http/errors";
 import type { AppEnv } from "./env";
-import { monitoringMetricLines } from "../observability/monitor-metrics";
+import { family, monitoringMetricLines } from "../observability/monitor-metrics";
 
 function modelCard(ctx: GatewayContext, id: string): ModelList["data"][number] {
   return { id, object: "model", created: ctx.startedS, owned_by: "tether" };
@@ -47,7 +47,15 @@ export function opsRoutes(app: Hono<AppEnv>, ctx: GatewayContext): void {
     return c.json(body, ready ? 200 : 503);
   });
   app.get("/metrics", (c) => {
-    const text = ctx.metrics.render({ queueDepth: ctx.scheduler.depth, inFlight: ctx.scheduler.active }, ctx.store.stats(), monitoringMetricLines(ctx.monitoring, ctx.clock.now()));
+    const pool = ctx.enginePool?.status();
+    const poolLines = pool
+      ? family("tether_engine_workers", "Engine worker threads: configured, ready (every model loaded), busy (running a prompt job).", "gauge", [
+          [{ state: "configured" }, pool.workers],
+          [{ state: "ready" }, pool.ready],
+          [{ state: "busy" }, pool.busy],
+        ])
+      : [];
+    const text = ctx.metrics.render({ queueDepth: ctx.scheduler.depth, inFlight: ctx.scheduler.active }, ctx.store.stats(), [...monitoringMetricLines(ctx.monitoring, ctx.clock.now()), ...poolLines]);
     return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 }
