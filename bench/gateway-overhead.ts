@@ -15,7 +15,7 @@ import { sql } from "drizzle-orm";
 import { createDb, insertDriftBatch, migrate, selectRows, type DbHandle } from "@tether/db";
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { createApp } from "../apps/gateway/src/app";
-import { FakeEngine } from "../apps/gateway/src/engine/fake";
+import { FakeEngine } from "../test/support/fake-engine";
 import { BatchedDriftWriter } from "../apps/gateway/src/store/batched-writer";
 import type { DriftStore, DriftStoreStats } from "../apps/gateway/src/store/drift-store";
 

@@ -11,9 +11,9 @@
 import { loadavg } from "node:os";
 import { evalReport } from "@tether/shared/schemas/eval";
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
-import { policyEval } from "@tether/shared/schemas/test-fixtures";
+import { policyEval } from "../test/support/schema-documents";
 import { createApp } from "../apps/gateway/src/app";
-import { FakeEngine } from "../apps/gateway/src/engine/fake";
+import { FakeEngine } from "../test/support/fake-engine";
 import { AlertBus } from "../apps/gateway/src/monitor/alert-bus";
 import { defaultAlertRules } from "../apps/gateway/src/monitor/default-rules";
 import { MemoryAlertStore } from "../apps/gateway/src/monitor/memory-alert-store";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { AutoModelForCausalLM, env, type PreTrainedModel } from "@huggingface/transformers";
 import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
 import { exportCheckpoint } from "../apps/trainer/src/commands/export";
-import { randomModel, writeTinyCheckpoint } from "../apps/trainer/src/export/test-fixtures";
+import { randomModel, writeTinyCheckpoint } from "../test/support/checkpoint-fixtures";
 import { PRESETS, validateModelConfig } from "../apps/trainer/src/model/config";
 import { disposeParams } from "../apps/trainer/src/model/params";
 

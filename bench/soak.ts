@@ -7,7 +7,7 @@
 //   4) sigterm       — SIGTERM mid-load (drain) and restarted
 //   5) steady        — load only; RSS at the end
 // Then the gateway is stopped and the drift log compared with what was answered: every 2xx request id must be
-// a `requests` row, once. PostgreSQL is a throwaway cluster (packages/db/src/throwaway-cluster.ts), never
+// a `requests` row, once. PostgreSQL is a throwaway cluster (test/support/throwaway-cluster.ts), never
 // the machine's server; without PostgreSQL binaries the gateway uses PGlite and phase 2 is skipped.
 // Goals: only 2xx and 429 outside the kill window, rows found == answered, RSS end ≤ 1.2× after warm-up.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -17,7 +17,7 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import { sql } from "drizzle-orm";
 import { selectRows } from "@tether/db";
-import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } from "@tether/db/throwaway-cluster";
+import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } from "../test/support/throwaway-cluster";
 import { DEMO_POLICY, manifestId } from "../test/gateway-helpers";
 import { openGatewayDb, rssBytes, spawnGateway, type GatewayProcess } from "../test/gateway-process";
 

@@ -5,17 +5,17 @@
 // must hold exactly the acknowledged requests: one `requests` row per 200 response, none missing, none twice,
 // and for each of them the drift_samples rows its returned drift implies (k candidates per round drawn).
 //
-// The cluster is our own (packages/db throwaway-cluster: initdb in a temp dir, a free port): stopping the shared
+// The cluster is our own (test/support/throwaway-cluster.ts: initdb in a temp dir, a free port): stopping the shared
 // TEST_DATABASE_URL server would break other suites. Skipped only when PostgreSQL 15's server binaries (or, as
 // root, a postgres user and runuser) are absent — the same condition as apps/gateway/src/store/outage.test.ts.
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDb, selectRows } from "@tether/db";
-import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } from "@tether/db/throwaway-cluster";
+import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } from "./support/throwaway-cluster";
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { drift as driftSchema } from "@tether/shared/schemas/openai-response";
 import { startGateway, type RunningGateway } from "../apps/gateway/src/server.node.ts";
-import { driftLogCounts } from "../apps/gateway/src/store/test-helpers.ts";
+import { driftLogCounts } from "./support/drift-log-helpers.ts";
 import { DEMO_POLICY, DEMO_REFERENCE, manifestId, metricValue, sketchLayerCount, sleep, tempDir } from "./gateway-helpers";
 
 const MODEL = manifestId(DEMO_POLICY);

@@ -5,7 +5,7 @@
 import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
 import { initBackend } from "../apps/trainer/src/backend";
 import { exportCheckpoint } from "../apps/trainer/src/commands/export";
-import { randomModel, tfjsForward, tinyConfig, writeTinyCheckpoint } from "../apps/trainer/src/export/test-fixtures";
+import { randomModel, tfjsForward, tinyConfig, writeTinyCheckpoint } from "./support/checkpoint-fixtures";
 import type { ModelConfig } from "../apps/trainer/src/model/config";
 import { disposeParams, type Params } from "../apps/trainer/src/model/params";
 import type { DecoderWeights } from "../apps/trainer/src/export/decoder-io";

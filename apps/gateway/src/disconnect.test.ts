@@ -3,7 +3,7 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testApp, TEXT_ONLY, until } from "./test-helpers";
+import { testApp, TEXT_ONLY, until } from "../../../test/support/gateway-app";
 
 describe("client disconnect over HTTP", () => {
   const { app, store, policy } = testApp({ policy: { ...TEXT_ONLY, delayMs: 5 }, reference: TEXT_ONLY });

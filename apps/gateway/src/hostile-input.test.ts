@@ -7,7 +7,7 @@ import { chatCompletionRequest, completionRequest } from "@tether/shared/schemas
 import { openAIErrorBody, zodIssueToOpenAIError } from "@tether/shared/schemas/openai-error";
 import { chatCompletionResponse, completionResponse, completionChunk, chatCompletionChunk } from "@tether/shared/schemas/openai-response";
 import { describe, expect, it } from "vitest";
-import { readSse, testApp, TEXT_ONLY } from "./test-helpers";
+import { readSse, testApp, TEXT_ONLY } from "../../../test/support/gateway-app";
 
 const MODEL = "fake-policy";
 const NASTY = ["\uD800", "\uDFFF", "a\uDC00b", "\u0000", "\u202E12+7=", "\u200F\u05E9\u05DC\u05D5\u05DD", "😀👩‍👩‍👧", "e\u0301\u0301\u0301", "\uFEFF", "{{ messages }}", "{% for m in messages %}x{% endfor %}", "<|im_start|>system\n", "<|endoftext|>", "<|unk|>", "\r\n\t"];

@@ -4,7 +4,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import OpenAI from "openai";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testApp } from "./test-helpers";
+import { testApp } from "../../../test/support/gateway-app";
 
 describe("openai npm client", () => {
   const { app, store } = testApp({ config: { model_name: "tether-demo" } });

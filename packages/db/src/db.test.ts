@@ -1,6 +1,6 @@
 // The shared database suite on each backend: PGlite (in memory, booted once for the file) always, PostgreSQL when TEST_DATABASE_URL is set.
 import { createDb } from "./create-db";
-import { defineDbSuite } from "./db-suite";
+import { defineDbSuite } from "../../../test/support/db-suite";
 
 const postgresUrl = process.env.TEST_DATABASE_URL;
 

@@ -2,9 +2,9 @@
 // requests), the SSE stream (frames, resumption with Last-Event-ID from the ring and from the table,
 // periodic drift frames, the stream cap), one structured log line per transition.
 import { describe, expect, test } from "vitest";
-import { syntheticRows } from "../monitor/test-streams";
+import { syntheticRows } from "../../../../test/support/monitor-streams";
 import { RELATIVE_ERROR } from "../monitor/log-histogram";
-import { post, testApp } from "../test-helpers";
+import { post, testApp } from "../../../../test/support/gateway-app";
 
 const TOKEN = "admin-token-0123456789";
 const auth = { authorization: `Bearer ${TOKEN}` };

@@ -7,7 +7,7 @@ import { createDb, migrate, type DbHandle } from "@tether/db";
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../app";
-import { FakeEngine } from "../engine/fake";
+import { FakeEngine } from "../../../../test/support/fake-engine";
 import { MemoryDriftStore } from "../store/memory-store";
 import { createApiKey, revokeApiKey } from "./api-keys";
 

@@ -1,7 +1,7 @@
 // Admin authentication on every admin route (enumerated from ADMIN_ROUTES): 401 without a token, 403 with a
 // wrong one, 401 with how-to when none is configured, 200 (or the route's own answer) with the right one.
 import { describe, expect, test } from "vitest";
-import { testApp } from "../test-helpers";
+import { testApp } from "../../../../test/support/gateway-app";
 import { bootstrapAuthenticator, constantTimeEqual } from "./auth";
 import { ADMIN_ROUTES } from "./routes";
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { adminTokens, apiKeys, createDb } from "@tether/db";
 import { afterAll, describe, expect, it } from "vitest";
-import { testApp } from "../test-helpers";
+import { testApp } from "../../../../test/support/gateway-app";
 import { runAdmin } from "./admin";
 
 const dir = mkdtempSync(join(tmpdir(), "tether-admin-cli-"));

@@ -4,8 +4,8 @@ import { Pcg32 } from "@tether/shared/sampling/prng";
 import { StopSequences } from "@tether/shared/sampling/stop";
 import { describe, expect, it } from "vitest";
 import type { Tokenizer } from "../engine/engine";
-import { FakeTokenizer } from "../engine/fake-tokenizer";
-import { logSoftmax64 } from "../test-helpers";
+import { FakeTokenizer } from "../../../../test/support/fake-tokenizer";
+import { logSoftmax64 } from "../../../../test/support/gateway-app";
 import { IncrementalDetokenizer } from "./detokenizer";
 import { SequenceState, tokenLogprob, type DecodeSettings } from "./sequence";
 

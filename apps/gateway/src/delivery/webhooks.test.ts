@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import type { MemoryAlertStore } from "../monitor/memory-alert-store";
-import { post, testApp, until } from "../test-helpers";
+import { post, testApp, until } from "../../../../test/support/gateway-app";
 
 const SECRET = "whsec-0123456789abcdef";
 const servers: Server[] = [];

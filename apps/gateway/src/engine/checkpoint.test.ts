@@ -3,7 +3,7 @@
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { policyEval } from "@tether/shared/schemas/test-fixtures";
+import { policyEval } from "../../../../test/support/schema-documents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadNodeCheckpoint } from "./checkpoint-node";
 import { hashDirectory, sha256File } from "@tether/checkpoint/files";

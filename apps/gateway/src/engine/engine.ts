@@ -91,7 +91,7 @@ export interface ScoreOutput {
 }
 
 /**
- * A loaded checkpoint that can decode and score. One implementation per file (engine/fake.ts,
+ * A loaded checkpoint that can decode and score. One implementation per file (test/support/fake-engine.ts,
  * engine/ort-node.ts, …); the app receives instances and never checks which runtime it runs on.
  * @example
  * const session = await engine.startDecode(promptIds, 4, { signal });

@@ -1,8 +1,8 @@
 // The fake engine keeps the InferenceEngine contract: batched decode rows, score rows that match decode
 // rows position by position, determinism, abort, and session bookkeeping.
 import { describe, expect, it } from "vitest";
-import { FakeEngine } from "./fake";
-import { FAKE_IDS, FakeTokenizer } from "./fake-tokenizer";
+import { FakeEngine } from "../../../../test/support/fake-engine";
+import { FAKE_IDS, FakeTokenizer } from "../../../../test/support/fake-tokenizer";
 
 describe("FakeTokenizer", () => {
   const tok = new FakeTokenizer();

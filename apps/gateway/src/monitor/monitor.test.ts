@@ -3,7 +3,7 @@
 // for `for`, never flaps at the threshold, respects min_samples, and re-opens instead of duplicating.
 import { describe, expect, test } from "vitest";
 import { step, INACTIVE, type AlertPhase, type LifecycleRule } from "./lifecycle";
-import { rule, testMonitor } from "./test-streams";
+import { rule, testMonitor } from "../../../../test/support/monitor-streams";
 
 const S = 1000;
 

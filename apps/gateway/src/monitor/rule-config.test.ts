@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { ConfigError } from "@tether/shared/schemas/common";
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
 import { describe, expect, test } from "vitest";
-import { testApp } from "../test-helpers";
+import { testApp } from "../../../../test/support/gateway-app";
 
 const good = { name: "kl-high", metric: "kl_mean", window: "5m", statistic: "p95", comparison: ">", threshold: 0.3 } as const;
 

@@ -1,13 +1,13 @@
 // Thresholds relative to the reference (checked against hand computation on the fixture eval.json), rule
 // values per metric against values computed directly from the synthetic requests, and the default rules.
 import { evalReport } from "@tether/shared/schemas/eval";
-import { policyEval } from "@tether/shared/schemas/test-fixtures";
+import { policyEval } from "../../../../test/support/schema-documents";
 import { describe, expect, test } from "vitest";
 import { defaultAlertRules } from "./default-rules";
 import { cdfAt, resolveThreshold, ruleValue } from "./rules";
 import { Summary } from "./summary";
 import { observationOf } from "./observation";
-import { rule, syntheticRows, type SyntheticRequest } from "./test-streams";
+import { rule, syntheticRows, type SyntheticRequest } from "../../../../test/support/monitor-streams";
 import { RELATIVE_ERROR } from "./log-histogram";
 
 const ev = evalReport.parse(policyEval()); // per_request_kl_mean: min 0.004, p50 0.035, p90 0.07, p95 0.09, p99 0.15, max 0.19

@@ -3,11 +3,11 @@
 // distribution (the healthy policy) does not fire, the same stream with one layer moved past its p99 does.
 // The draws use inverse-CDF sampling written here from the definition of the piecewise-linear distribution.
 import { evalReport, type EmpiricalDistribution } from "@tether/shared/schemas/eval";
-import { policyEval } from "@tether/shared/schemas/test-fixtures";
+import { policyEval } from "../../../../test/support/schema-documents";
 import { describe, expect, test } from "vitest";
 import { defaultAlertRules } from "./default-rules";
 import { resolveThreshold } from "./rules";
-import { testMonitor } from "./test-streams";
+import { testMonitor } from "../../../../test/support/monitor-streams";
 
 /** Quantile points of a distribution concentrated high, as on traffic unlike the calibration set. */
 const dist = (p50: number, p95: number, p99: number): EmpiricalDistribution => ({

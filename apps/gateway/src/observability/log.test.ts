@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { loadGatewayConfig, type GatewayConfigInput } from "@tether/shared/schemas/gateway-config";
 import { createApp } from "../app";
-import { FakeEngine } from "../engine/fake";
+import { FakeEngine } from "../../../../test/support/fake-engine";
 import { MemoryDriftStore } from "../store/memory-store";
 import { errorText, jsonLogger, redact, type LogRecord } from "./log";
 

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { testApp } from "../test-helpers";
+import { testApp } from "../../../../test/support/gateway-app";
 
 const KEY = "sk-tether-test-key-0123456789";
 

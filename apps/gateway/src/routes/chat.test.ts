@@ -2,8 +2,8 @@
 // apply_chat_template with add_generation_prompt), OpenAI's chat shapes and chat logprobs.
 import { chatCompletionResponse } from "@tether/shared/schemas/openai-response";
 import { describe, expect, it } from "vitest";
-import { FakeEngine } from "../engine/fake";
-import { logSoftmax64, post, testApp, TEXT_ONLY } from "../test-helpers";
+import { FakeEngine } from "../../../../test/support/fake-engine";
+import { logSoftmax64, post, testApp, TEXT_ONLY } from "../../../../test/support/gateway-app";
 
 const messages = [
   { role: "developer", content: "be brief" },

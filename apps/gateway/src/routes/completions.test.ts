@@ -2,7 +2,7 @@
 // seed determinism, raw logprobs, echo, prompt forms, token budgets, stop sequences, and the drift log.
 import { completionResponse } from "@tether/shared/schemas/openai-response";
 import { describe, expect, it } from "vitest";
-import { expectedDrift, logSoftmax64, post, testApp, TEXT_ONLY } from "../test-helpers";
+import { expectedDrift, logSoftmax64, post, testApp, TEXT_ONLY } from "../../../../test/support/gateway-app";
 
 describe("POST /v1/completions", () => {
   it("answers in OpenAI's shape with drift on every choice, usage and x-tether-request-id", async () => {

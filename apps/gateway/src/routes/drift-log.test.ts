@@ -1,12 +1,12 @@
 // The drift log entry of a request (requests + drift_samples rows), per-layer sketch scores checked against
 // the formula, and the default max_kl taken from the policy's eval.json percentile.
 import { quantileAt, evalReport as evalReportSchema } from "@tether/shared/schemas/eval";
-import { policyEval } from "@tether/shared/schemas/test-fixtures";
+import { policyEval } from "../../../../test/support/schema-documents";
 import { makeSketchSpec, ReferenceStatsBuilder, SketchReference } from "@tether/shared/sketch/reference";
 import { describe, expect, it } from "vitest";
 import { Pcg32 } from "@tether/shared/sampling/prng";
-import { FakeEngine } from "../engine/fake";
-import { post, testApp, TEXT_ONLY } from "../test-helpers";
+import { FakeEngine } from "../../../../test/support/fake-engine";
+import { post, testApp, TEXT_ONLY } from "../../../../test/support/gateway-app";
 
 function sketchReference(layers: number[], m: number): SketchReference {
   const builder = new ReferenceStatsBuilder(makeSketchSpec({ d: 16, layers, m }));

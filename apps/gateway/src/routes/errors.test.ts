@@ -2,8 +2,8 @@
 // our own bugs give a 500 in the same shape and the process keeps serving.
 import { openAIErrorBody } from "@tether/shared/schemas/openai-error";
 import { describe, expect, it } from "vitest";
-import { FakeEngine } from "../engine/fake";
-import { post, testApp, until } from "../test-helpers";
+import { FakeEngine } from "../../../../test/support/fake-engine";
+import { post, testApp, until } from "../../../../test/support/gateway-app";
 
 async function error(res: Response | Promise<Response>, status: number) {
   const r = await res;

@@ -1,7 +1,7 @@
 // /v1/models, /healthz, /readyz and /metrics.
 import { modelList } from "@tether/shared/schemas/openai-response";
 import { describe, expect, it } from "vitest";
-import { post, testApp } from "../test-helpers";
+import { post, testApp } from "../../../../test/support/gateway-app";
 
 describe("read-only routes", () => {
   it("lists the served name and the checkpoint behind it, and retrieves each by id", async () => {

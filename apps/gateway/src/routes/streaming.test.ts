@@ -2,7 +2,7 @@
 // the same seed, stop strings across chunk boundaries, guarded streams, and cancellation by the client.
 import { chatCompletionChunk, completionChunk } from "@tether/shared/schemas/openai-response";
 import { describe, expect, it } from "vitest";
-import { post, readSse, testApp, TEXT_ONLY, until } from "../test-helpers";
+import { post, readSse, testApp, TEXT_ONLY, until } from "../../../../test/support/gateway-app";
 
 type Chunk = { choices: Array<Record<string, any>>; usage?: unknown };
 

@@ -2,7 +2,7 @@
 // sampling extensions are refused by name, and GET /v1/models/:id takes ids with slashes.
 import { openAIErrorBody } from "@tether/shared/schemas/openai-error";
 import { describe, expect, it } from "vitest";
-import { post, testApp } from "../test-helpers";
+import { post, testApp } from "../../../../test/support/gateway-app";
 
 async function error(res: Response | Promise<Response>, status: number) {
   const r = await res;

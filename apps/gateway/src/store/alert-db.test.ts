@@ -9,9 +9,9 @@ import { Pcg32 } from "@tether/shared/sampling/prng";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { driftJson } from "../monitor/drift-json";
-import { rule, syntheticRows, testMonitor } from "../monitor/test-streams";
+import { rule, syntheticRows, testMonitor } from "../../../../test/support/monitor-streams";
 import { WINDOW_NAMES } from "../monitor/windows";
-import { post, testApp, TEXT_ONLY } from "../test-helpers";
+import { post, testApp, TEXT_ONLY } from "../../../../test/support/gateway-app";
 import { DbAlertStore, driftHistory } from "./alert-db";
 import { toDriftBatch, type DriftLogEntry } from "./drift-store";
 

@@ -10,7 +10,7 @@ import { insertDriftBatch } from "@tether/db/writes";
 import { BatchedDriftWriter, spillDirFor, type BatchedWriterOptions } from "./batched-writer";
 import { DriftLogFullError, entryRows, toDriftBatch, type DriftLogEntry } from "./drift-store";
 import { encodeSpillLine } from "./spill-codec";
-import { collectWarnings, countRows, makeEntry, refusedUrl, tempDir } from "./test-helpers";
+import { collectWarnings, countRows, makeEntry, refusedUrl, tempDir } from "../../../../test/support/drift-log-helpers";
 
 const spillFiles = (dir: string) => readdirSync(dir).filter((n) => n.startsWith("spill-")).sort();
 const spillSize = (dir: string) => spillFiles(dir).reduce((sum, n) => sum + statSync(join(dir, n)).size, 0);

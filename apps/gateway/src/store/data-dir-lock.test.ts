@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { DataDirLockedError, LOCK_FILE, lockDataDir, processStart } from "./data-dir-lock";
-import { tempDir } from "./test-helpers";
+import { tempDir } from "../../../../test/support/drift-log-helpers";
 
 const tmp = tempDir("tether-lock-test-");
 afterAll(() => tmp.remove());

@@ -7,11 +7,11 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDb, selectRows, type DbHandle } from "@tether/db/create-db";
 import { migrate } from "@tether/db/migrate";
-import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } from "@tether/db/throwaway-cluster";
+import { findPostgresBinaries, startThrowawayCluster, type ThrowawayCluster } from "../../../../test/support/throwaway-cluster";
 import { insertDriftBatch } from "@tether/db/writes";
 import { BatchedDriftWriter } from "./batched-writer";
 import { DriftLogFullError, type DriftLogEntry } from "./drift-store";
-import { collectWarnings, driftLogCounts, makeEntry, tempDir } from "./test-helpers";
+import { collectWarnings, driftLogCounts, makeEntry, tempDir } from "../../../../test/support/drift-log-helpers";
 
 const found = findPostgresBinaries(15);
 const skipReason = "reason" in found ? found.reason : "";

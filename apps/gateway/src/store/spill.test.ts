@@ -7,7 +7,7 @@ import { DriftLogFullError, entryRows } from "./drift-store";
 import { decodeSpillLine, encodeSpillLine } from "./spill-codec";
 import { readSpillBatch, SpillAppender } from "./spill-file";
 import { SpillQueue } from "./spill-queue";
-import { collectWarnings, makeEntry, tempDir } from "./test-helpers";
+import { collectWarnings, makeEntry, tempDir } from "../../../../test/support/drift-log-helpers";
 
 const tmp = tempDir("tether-spill-test-");
 afterAll(() => tmp.remove());

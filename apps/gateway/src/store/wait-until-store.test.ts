@@ -7,7 +7,7 @@ import { createDb, type DbHandle } from "@tether/db/create-db";
 import { migrate } from "@tether/db/migrate";
 import { insertDriftBatch, type DriftBatch } from "@tether/db/writes";
 import { DriftLogFullError, entryRows, type DriftLogEntry } from "./drift-store";
-import { countRows, makeEntry, refusedUrl } from "./test-helpers";
+import { countRows, makeEntry, refusedUrl } from "../../../../test/support/drift-log-helpers";
 import { WaitUntilDriftStore } from "./wait-until-store";
 
 describe("WaitUntilDriftStore", () => {

@@ -7,7 +7,7 @@ import { createDb, migrate, type DbHandle } from "@tether/db";
 import { insertDriftBatch } from "@tether/db/writes";
 import { BatchedDriftWriter, type BatchedWriterOptions } from "./batched-writer";
 import { decodeSpillLine } from "./spill-codec";
-import { collectWarnings, driftLogCounts, makeEntry, tempDir } from "./test-helpers";
+import { collectWarnings, driftLogCounts, makeEntry, tempDir } from "../../../../test/support/drift-log-helpers";
 
 const tmp = tempDir("tether-wal-test-");
 let handle: DbHandle;

@@ -11,7 +11,7 @@ import { saveCheckpoint } from "../checkpoint/save-load";
 import { pythonOnnxAvailable } from "../export/check-graph";
 import { decodeModel } from "../export/onnx-builder";
 import { createSession } from "../export/ort-decode";
-import { graphParts, randomModel, tinyConfig, writeTinyCheckpoint } from "../export/test-fixtures";
+import { graphParts, randomModel, tinyConfig, writeTinyCheckpoint } from "../../../../test/support/checkpoint-fixtures";
 import { buildCharBpe } from "../tokenizer/char-bpe";
 import { disposeParams, type Params } from "../model/params";
 import { exportCheckpoint, type ExportRecord } from "./export";

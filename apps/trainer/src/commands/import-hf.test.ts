@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
 import { loadCheckpoint } from "../checkpoint/save-load";
-import { QWEN_CHAT_TEMPLATE, writeHfFolder, type FixtureDtype, type FixtureTensor } from "../import-hf/hf-fixture";
+import { QWEN_CHAT_TEMPLATE, writeHfFolder, type FixtureDtype, type FixtureTensor } from "../../../../test/support/hf-fixture";
 import type { ModelConfig } from "../model/config";
 import { disposeParams } from "../model/params";
 import { forward } from "../model/qwen2";

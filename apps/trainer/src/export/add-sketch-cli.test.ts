@@ -6,7 +6,7 @@ import * as ort from "onnxruntime-node";
 import onnxProto from "onnx-proto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "./add-sketch-cli";
-import { TOY, buildToyDecoder, encodeModel, toyFeeds, toyWeights } from "./sketch-test-graphs";
+import { TOY, buildToyDecoder, encodeModel, toyFeeds, toyWeights } from "../../../../test/support/sketch-test-graphs";
 
 const P = onnxProto.onnx;
 let dir = "";

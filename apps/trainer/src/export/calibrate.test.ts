@@ -7,7 +7,7 @@ import { Pcg32 } from "@tether/shared/sampling/prng";
 import { createLayerProjections, makeSketchSpec, parseSketchJson, sketchTokens } from "@tether/shared/sketch/index";
 import { calibrateSketch, pooledSketches } from "./calibrate";
 import { addSketchOutputs } from "./sketch-outputs";
-import { TOY, buildToyDecoder, encodeModel, toyForward, toyWeights } from "./sketch-test-graphs";
+import { TOY, buildToyDecoder, encodeModel, toyForward, toyWeights } from "../../../../test/support/sketch-test-graphs";
 
 const weights = toyWeights(3);
 const shape = { numLayers: TOY.numLayers, numKvHeads: TOY.numKvHeads, headDim: TOY.headDim };

@@ -10,7 +10,7 @@ import { buildDecoder } from "./decoder";
 import { writeModel } from "./external-data";
 import { GraphBuilder, DataType, type onnx } from "./onnx-builder";
 import { addSketchOutputs } from "./sketch-outputs";
-import { graphParts, randomModel, tinyConfig, UNTIED_GQA } from "./test-fixtures";
+import { graphParts, randomModel, tinyConfig, UNTIED_GQA } from "../../../../test/support/checkpoint-fixtures";
 
 const VARIANTS = ["standard", "fused"] as const;
 

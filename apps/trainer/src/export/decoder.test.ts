@@ -8,7 +8,7 @@ import { disposeParams } from "../model/params";
 import { buildDecoder, chooseDecoder, type OnnxVariant } from "./decoder";
 import { encodeModel, type onnx } from "./onnx-builder";
 import { carryPast, createSession, runStep } from "./ort-decode";
-import { maxDiff, outputData, positionsFromMask, randomModel, tfjsForward, tinyConfig, UNTIED_GQA, withHiddenOutputs } from "./test-fixtures";
+import { maxDiff, outputData, positionsFromMask, randomModel, tfjsForward, tinyConfig, UNTIED_GQA, withHiddenOutputs } from "../../../../test/support/checkpoint-fixtures";
 
 const TOL = 1e-4;
 

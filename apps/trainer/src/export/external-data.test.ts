@@ -8,7 +8,7 @@ import { buildDecoder } from "./decoder";
 import { EXTERNAL_ALIGNMENT, MIN_EXTERNAL_TENSOR_BYTES, writeModel } from "./external-data";
 import { decodeModel, onnx } from "./onnx-builder";
 import { createSession, runStep } from "./ort-decode";
-import { graphParts, outputData, randomModel, tinyConfig } from "./test-fixtures";
+import { graphParts, outputData, randomModel, tinyConfig } from "../../../../test/support/checkpoint-fixtures";
 
 describe("external data (models over 2 GB of initializers)", () => {
   const root = mkdtempSync(join(tmpdir(), "tether-extdata-"));

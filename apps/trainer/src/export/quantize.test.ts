@@ -21,7 +21,7 @@ import { createSession, runStep } from "./ort-decode";
 import { INT8_TOLERANCE } from "./quantize-eval";
 import { quantizeColumns } from "./quantize";
 import { calibrationSequences } from "./sketch-plan";
-import { randomModel, tinyConfig, writeTinyCheckpoint } from "./test-fixtures";
+import { randomModel, tinyConfig, writeTinyCheckpoint } from "../../../../test/support/checkpoint-fixtures";
 
 describe("quantizeColumns", () => {
   it("scales each output column by its max |w| / 127 and rounds to the nearest step", () => {

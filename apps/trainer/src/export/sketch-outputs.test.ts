@@ -12,7 +12,7 @@ import { buildStandardDecoder } from "./graph-standard";
 import { weightsFromParams } from "./weights";
 import { createLayerProjections, makeSketchSpec, sketchTokens, type SketchSpec } from "@tether/shared/sketch/index";
 import { addSketchOutputs, findResidual } from "./sketch-outputs";
-import { TOY, buildToyDecoder, encodeModel, toyFeeds, toyForward, toyWeights, type ToyStyle } from "./sketch-test-graphs";
+import { TOY, buildToyDecoder, encodeModel, toyFeeds, toyForward, toyWeights, type ToyStyle } from "../../../../test/support/sketch-test-graphs";
 
 const P = onnxProto.onnx;
 const weights = toyWeights(7);

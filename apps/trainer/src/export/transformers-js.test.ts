@@ -13,7 +13,7 @@ import { generate } from "../model/generate";
 import { disposeParams, type Params } from "../model/params";
 import type { Tokenizer } from "../tokenizer/tokenizer";
 import { createSession, greedyDecode } from "./ort-decode";
-import { randomModel, tinyConfig, writeTinyCheckpoint } from "./test-fixtures";
+import { randomModel, tinyConfig, writeTinyCheckpoint } from "../../../../test/support/checkpoint-fixtures";
 
 const NEW_TOKENS = 12;
 const STOP_IDS = [0, 2]; // generation_config.json of the character tokenizer: <|endoftext|>, <|im_end|>

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { bf16Bits, bf16Value, f16Bits, f16Value } from "./hf-fixture";
+import { bf16Bits, bf16Value, f16Bits, f16Value } from "../../../../test/support/hf-fixture";
 
 // The fixture's own bf16/fp16 rounding is what the import tests trust: check it against known bit
 // patterns and against Python's struct "e" (IEEE binary16, round-half-even) format.

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { writeHfFolder, type FixtureOptions, type FixtureTensor } from "./hf-fixture";
+import { writeHfFolder, type FixtureOptions, type FixtureTensor } from "../../../../test/support/hf-fixture";
 import { importHfFolder } from "./import";
 
 // Each case writes a small Hugging Face folder with one thing wrong and expects one line naming it.

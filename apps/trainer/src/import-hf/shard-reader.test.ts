@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { safetensorsBytes } from "./hf-fixture";
+import { safetensorsBytes } from "../../../../test/support/hf-fixture";
 import { readShardHeader, streamShard } from "./shard-reader";
 
 describe("streaming shard reader", () => {

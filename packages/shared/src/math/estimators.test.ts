@@ -4,7 +4,7 @@ import { sampleToken } from "../sampling/sample";
 import { klEstimate, klEstimates, type KlEstimator } from "./estimators";
 import { klDivergence } from "./kl";
 import { logSoftmax } from "./softmax";
-import { gaussians } from "./test-helpers";
+import { gaussians } from "../../../../test/support/math-inputs";
 
 // Draw N tokens y ~ π_θ with a seeded generator; return the per-sample estimator values.
 function sampleEstimates(kind: KlEstimator, policy: Float64Array, reference: Float64Array, n: number, seed: number) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { klDivergence, sampledLogRatio, sequenceKl, tokenKl } from "./kl";
-import { gaussians, naiveKl, naiveSoftmax } from "./test-helpers";
+import { gaussians, naiveKl, naiveSoftmax } from "../../../../test/support/math-inputs";
 
 // p = (0.5, 0.5), q = (0.9, 0.1) as logits; closed forms in nats:
 //   KL(p‖q) = 0.5 ln(0.5/0.9) + 0.5 ln(0.5/0.1) = 0.5108256237659907

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ParameterError } from "../errors";
 import { argmax, batchRow, logSoftmax, logSumExp, softmax } from "./softmax";
-import { gaussians, naiveSoftmax } from "./test-helpers";
+import { gaussians, naiveSoftmax } from "../../../../test/support/math-inputs";
 
 describe("softmax", () => {
   it("matches the float64 definition on moderate logits", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ParameterError } from "../errors";
-import { gaussians, naiveSoftmax } from "../math/test-helpers";
+import { gaussians, naiveSoftmax } from "../../../../test/support/math-inputs";
 import { Pcg32 } from "./prng";
 import { sampleToken, samplingDistribution, validateSamplingParams, type SamplingParams } from "./sample";
 

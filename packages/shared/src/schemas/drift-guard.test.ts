@@ -3,7 +3,7 @@ import { ParameterError } from "../errors";
 import { ConfigError } from "./common";
 import { driftGuardConfig, driftGuardDefaults, driftGuardRequest, KL_NOISE_FLOOR, resolveDriftGuard } from "./drift-guard";
 import { evalReport } from "./eval";
-import { policyEval } from "./test-fixtures";
+import { policyEval } from "../../../../test/support/schema-documents";
 
 const ev = evalReport.parse(policyEval()); // p95 = 0.09, p99 = 0.15, max = 0.19
 const limits = { max_candidates: 8, max_rounds: 4 };

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { formatPath, issueLines } from "./common";
 import { empiricalDistribution, evalReport, promotionGateChecks, promotionGateFailures, promotionGates, quantileAt } from "./eval";
-import { policyEval } from "./test-fixtures";
+import { policyEval } from "../../../../test/support/schema-documents";
 
 const problems = (value: unknown) =>
   issueLines(evalReport.safeParse(value).error ?? new z.ZodError([]));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hfQwen2Config, qwen2HeadDim } from "./hf-config";
-import { QWEN25_05B_CONFIG } from "./test-fixtures";
+import { QWEN25_05B_CONFIG } from "../../../../test/support/schema-documents";
 
 const problems = (value: unknown) => hfQwen2Config.safeParse(value).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { issueLines } from "./common";
 import { manifest, manifestFileProblems } from "./manifest";
-import { policyManifest } from "./test-fixtures";
+import { policyManifest } from "../../../../test/support/schema-documents";
 
 const problems = (value: unknown) =>
   issueLines(manifest.safeParse(value).error ?? new z.ZodError([]));

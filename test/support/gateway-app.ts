@@ -3,10 +3,10 @@
 import { loadGatewayConfig, type GatewayConfigInput } from "@tether/shared/schemas/gateway-config";
 import type { EvalReport } from "@tether/shared/schemas/eval";
 import type { SketchReference } from "@tether/shared/sketch/reference";
-import { createApp } from "./app";
-import { FakeEngine, type FakeEngineOptions } from "./engine/fake";
-import { MemoryDriftStore } from "./store/memory-store";
-import { kl64, logSoftmax64 } from "../../../test/float64-math";
+import { createApp } from "../../apps/gateway/src/app";
+import { FakeEngine, type FakeEngineOptions } from "./fake-engine";
+import { MemoryDriftStore } from "../../apps/gateway/src/store/memory-store";
+import { kl64, logSoftmax64 } from "../float64-math";
 
 export { kl64, logSoftmax64 };
 

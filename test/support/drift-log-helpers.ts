@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { selectRows, type Db } from "@tether/db/create-db";
-import type { DriftLogEntry, DriftSampleRow } from "./drift-store";
+import type { DriftLogEntry, DriftSampleRow } from "../../apps/gateway/src/store/drift-store";
 
 const T0 = Date.parse("2025-06-01T00:00:00.000Z");
 

@@ -1,9 +1,9 @@
 // Test-only: the shared database suite (drizzle's pg-common pattern), defined once per backend by db.test.ts.
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { selectRows, type Db, type DbHandle } from "./create-db";
+import { selectRows, type Db, type DbHandle } from "../../packages/db/src/create-db";
 import { readMigrationFiles } from "drizzle-orm/migrator";
-import { migrate, migrationsFolder, type MigrateResult } from "./migrate";
+import { migrate, migrationsFolder, type MigrateResult } from "../../packages/db/src/migrate";
 import { definePruneTests, defineRoundTripTests, defineWriteTests } from "./db-suite-data";
 
 export interface SuiteContext {

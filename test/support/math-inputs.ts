@@ -1,5 +1,5 @@
 // Seeded test inputs shared by the math tests (not shipped code: imported only by *.test.ts).
-import { Pcg32 } from "../sampling/prng";
+import { Pcg32 } from "../../packages/shared/src/sampling/prng";
 
 /** Standard normal draws by Box–Muller from a seeded PCG32. */
 export function gaussians(n: number, seed: number, scale = 1): Float64Array {

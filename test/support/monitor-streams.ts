@@ -1,12 +1,12 @@
 // Test-only: synthetic drift-log rows and a monitor over an in-memory alert store with a manual clock.
 import { alertRule, type AlertRuleConfig } from "@tether/shared/schemas/alerts";
 import type { z } from "zod";
-import { AlertBus, type AlertEvent } from "./alert-bus";
-import type { AlertStore } from "./alert-store";
-import { MemoryAlertStore } from "./memory-alert-store";
-import { DriftMonitor } from "./monitor";
-import type { DriftLogEntry, DriftSampleRow } from "../store/drift-store";
-import { compileRule, type ReferenceStats } from "./rules";
+import { AlertBus, type AlertEvent } from "../../apps/gateway/src/monitor/alert-bus";
+import type { AlertStore } from "../../apps/gateway/src/monitor/alert-store";
+import { MemoryAlertStore } from "../../apps/gateway/src/monitor/memory-alert-store";
+import { DriftMonitor } from "../../apps/gateway/src/monitor/monitor";
+import type { DriftLogEntry, DriftSampleRow } from "../../apps/gateway/src/store/drift-store";
+import { compileRule, type ReferenceStats } from "../../apps/gateway/src/monitor/rules";
 
 export interface SyntheticRequest {
   at: number; // ms

@@ -3,14 +3,14 @@
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
 import { Pcg32 } from "@tether/shared/sampling/prng";
-import { saveCheckpoint } from "../checkpoint/save-load";
-import { PRESETS, validateModelConfig, type ModelConfig } from "../model/config";
-import { initParams, parameterSpecs, type Params } from "../model/params";
-import { forward } from "../model/qwen2";
-import { buildCharBpe } from "../tokenizer/char-bpe";
-import { loadTokenizer, type Tokenizer } from "../tokenizer/tokenizer";
-import type { DecoderWeights } from "./decoder-io";
-import { DataType, valueInfo, type onnx } from "./onnx-builder";
+import { saveCheckpoint } from "../../apps/trainer/src/checkpoint/save-load";
+import { PRESETS, validateModelConfig, type ModelConfig } from "../../apps/trainer/src/model/config";
+import { initParams, parameterSpecs, type Params } from "../../apps/trainer/src/model/params";
+import { forward } from "../../apps/trainer/src/model/qwen2";
+import { buildCharBpe } from "../../apps/trainer/src/tokenizer/char-bpe";
+import { loadTokenizer, type Tokenizer } from "../../apps/trainer/src/tokenizer/tokenizer";
+import type { DecoderWeights } from "../../apps/trainer/src/export/decoder-io";
+import { DataType, valueInfo, type onnx } from "../../apps/trainer/src/export/onnx-builder";
 
 /** The tiny preset on the bundled character tokenizer: tied head, 4 query heads over 2 kv heads. */
 export function tinyConfig(vocabSize = 100): ModelConfig {

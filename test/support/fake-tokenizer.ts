@@ -1,7 +1,7 @@
 // Character tokenizer of the fake engine: the demo checkpoints' layout (ids 0–3 Qwen-style specials, then
 // "\n" and printable ASCII in byte order, vocabulary 100), so tests read like the demo without loading files.
 import { ParameterError } from "@tether/shared/errors";
-import type { Tokenizer } from "./engine";
+import type { Tokenizer } from "../../apps/gateway/src/engine/engine";
 
 export const FAKE_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|unk|>"] as const;
 export const FAKE_IDS = { eos: 0, imStart: 1, imEnd: 2, unk: 3 } as const;

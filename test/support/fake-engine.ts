@@ -6,7 +6,7 @@
 // Two instances with the same seed and different `drift` are a policy and its reference whose
 // KL(π_θ‖π_ref) grows with drift² (0 exactly at drift 0), so tests can steer the drift guard.
 import { Pcg32 } from "@tether/shared/sampling/prng";
-import { abortError, type DecodeSession, type EngineCallOptions, type InferenceEngine, type ModelInfo, type ScoreOutput, type StepOutput } from "./engine";
+import { abortError, type DecodeSession, type EngineCallOptions, type InferenceEngine, type ModelInfo, type ScoreOutput, type StepOutput } from "../../apps/gateway/src/engine/engine";
 import { CHATML_TEMPLATE, FAKE_IDS, FakeTokenizer } from "./fake-tokenizer";
 
 export interface FakeEngineOptions {

@@ -1,9 +1,9 @@
 // Test-only: data tests of the shared database suite (round-trips, batched writes, retention), checked with raw SQL.
 import { asc, eq, sql } from "drizzle-orm";
 import { expect, test } from "vitest";
-import { selectRows, type Db } from "./create-db";
+import { selectRows, type Db } from "../../packages/db/src/create-db";
 import type { SuiteContext } from "./db-suite";
-import { pruneDriftLog, retentionCutoff } from "./retention";
+import { pruneDriftLog, retentionCutoff } from "../../packages/db/src/retention";
 import {
   alerts,
   checkpoints,
@@ -13,8 +13,8 @@ import {
   type NewCheckpoint,
   type NewDriftSample,
   type NewRequest,
-} from "./schema";
-import { insertDriftBatch, MAX_BIND_PARAMETERS, MAX_ROWS_PER_INSERT } from "./writes";
+} from "../../packages/db/src/schema";
+import { insertDriftBatch, MAX_BIND_PARAMETERS, MAX_ROWS_PER_INSERT } from "../../packages/db/src/writes";
 
 const T0 = new Date("2025-01-01T00:00:00.000Z");
 const HOUR = 3_600_000;

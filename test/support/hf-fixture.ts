@@ -3,7 +3,7 @@
 // bits, fp16 by a hand-written binary16 encoder, and safetensors headers + little-endian bytes by hand.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildCharBpe, writeTokenizerFiles } from "../tokenizer/char-bpe";
+import { buildCharBpe, writeTokenizerFiles } from "../../apps/trainer/src/tokenizer/char-bpe";
 
 export type FixtureDtype = "BF16" | "F16" | "F32" | "F64";
 
