@@ -31,11 +31,14 @@ ${COMMON}`,
   Writes <ckpt>/onnx/model.onnx: the decoder with KV cache under Optimum's I/O names (input_ids,
   attention_mask, position_ids, past_key_values.{i}.key|value → logits, present.{i}.key|value) plus
   sketch.{l} outputs, then <ckpt>/sketch.json from 256 held-out base-corpus requests (--seed picks them),
-  onnx/export.json (variant, opsets, parity and timings) and a rehashed manifest.json.
+  onnx/export.json (variant, opsets, parity and timings) and a rehashed manifest.json. When <ckpt> has
+  eval.json, its sketch section: the held-out prompts decoded by the new model and scored as the gateway
+  does (in --reference's sketch.json, else its own), the base of the gateway's default sketch alert.
   --onnx-variant standard: ai.onnx opset 17 only (any runtime, left padding); fused: ONNX Runtime's
   com.microsoft GroupQueryAttention + SkipSimplifiedLayerNormalization (no left padding, head_dim % 16 = 0);
   auto (default): both checked against the float64 forward pass and timed, the faster one kept.
-  --reference <ckpt>: reuse that checkpoint's sketch spec (same projections) when it has sketch.json.
+  --reference <ckpt>: reuse that checkpoint's sketch spec (same projections) and rank eval.json's sketch
+  percentiles in its sketch.json, when it has one.
   --data <file.jsonl>: {"prompt","completion"} calibration requests for sketch.json (first 256; use text
   like the traffic you will serve); default: held-out bundled arithmetic.`,
   "import-hf": `tether-train import-hf <dir> --out <ckpt>

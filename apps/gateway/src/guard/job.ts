@@ -8,7 +8,7 @@
 // returns exactly the first candidate a guarded one would draw.
 import { Pcg32 } from "@tether/shared/sampling/prng";
 import type { Drift } from "@tether/shared/schemas/openai-response";
-import type { SketchReference, LayerScore } from "@tether/shared/sketch/reference";
+import { scorePools, type SketchReference, type LayerScore } from "@tether/shared/sketch/reference";
 import type { Clock } from "../clock";
 import type { InferenceEngine } from "../engine/engine";
 import { SequenceState, type DecodeSettings, type SequenceView } from "../decode/sequence";
@@ -99,6 +99,5 @@ export async function scoreByReference(job: PromptJob, sequences: readonly Seque
 
 /** Per-layer sketch scores of a sequence's pooled policy activations, or null. */
 export function sketchScores(job: PromptJob, seq: SequenceState): LayerScore[] | null {
-  if (!job.sketch || seq.pools.length === 0 || seq.pools.some((p) => p.count === 0)) return null;
-  return job.sketch.score(seq.pools.map((p) => p.mean()));
+  return job.sketch ? scorePools(job.sketch, seq.pools) : null;
 }

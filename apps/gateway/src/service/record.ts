@@ -2,6 +2,7 @@
 // guard settings and outcome, timings, status) and one `drift_samples` row per scored candidate per
 // monitored layer (layer −1 when there is no sketch). created_at is the arrival time on both, so a replayed
 // batch has the same primary keys and a request and its samples share a partition.
+import { percentScore } from "@tether/shared/sketch/reference";
 import type { NewRequest, trafficArms } from "@tether/db/schema";
 import type { GatewayContext } from "../context";
 import type { CandidateRecord } from "../guard/job";
@@ -62,7 +63,7 @@ function sampleRows(record: CandidateRecord): DriftSampleRow[] {
     accepted: record.accepted,
   };
   if (!record.sketch) return [{ ...base, layer: -1, sketchScore: null, sketchPercentile: null }];
-  return record.sketch.map((s) => ({ ...base, layer: s.layer, sketchScore: s.score, sketchPercentile: 100 * s.percentile }));
+  return record.sketch.map((s) => ({ ...base, layer: s.layer, sketchScore: s.score, sketchPercentile: percentScore(s) }));
 }
 
 /**

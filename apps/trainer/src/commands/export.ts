@@ -9,6 +9,8 @@
 // 4) sketch.json from 256 calibration requests run through the written model (--data, else held-out base corpus)
 // 4b) --quantize int8: onnx/model_int8.onnx beside it (export/quantize.ts), checked like the fp32 graph and measured
 //     on held-out prompts against it and against --reference (export/quantize-eval.ts); out of tolerance → error
+// 4c) eval.json, when the checkpoint has one: its sketch section (the policy's own held-out sketch percentiles, ranked
+//     in --reference's sketch.json, else its own; export/eval-sketch.ts), written just before the rehash
 // 5) generation_config.json if missing; onnx/export.json records the variant, opsets and the measurements
 // 6) manifest.json rewritten with the sha256 of every file (onnx/* included) and verified
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,10 +20,13 @@ import { issueLines } from "@tether/shared/schemas/common";
 import { manifest as manifestSchema, type Manifest } from "@tether/shared/schemas/manifest";
 import type { TrainerConfig } from "@tether/shared/schemas/trainer-config";
 import { hashDirectory, verifyCheckpoint } from "@tether/checkpoint/files";
+import { quantileAt, type EvalSketch } from "@tether/shared/schemas/eval";
+import { SketchReference, type SketchJson } from "@tether/shared/sketch/index";
 import { calibrateSketch } from "../export/calibrate";
 import { checkGraph, pythonOnnxAvailable, runOnnxChecker } from "../export/check-graph";
 import { chooseDecoder, VARIANT_OPSETS, type OnnxVariant, type VariantReport } from "../export/decoder";
 import { writeModel, type WriteModelOptions } from "../export/external-data";
+import { evalSketchSection, heldOutRequests, readEvalJson, writeEvalSketch } from "../export/eval-sketch";
 import { quantizeInt8 } from "../export/quantize";
 import { INT8_TOLERANCE, measureQuantization, quantizationProblems, type QuantizationReport } from "../export/quantize-eval";
 import { addSketchOutputs } from "../export/sketch-outputs";
@@ -91,6 +96,7 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
   log(`tether-train: export: sketch.json from ${sequences.length} calibration requests`);
   const quantized = cfg.quantize === "int8" ? await exportInt8(dir, model, config, sequences, cfg, o, log) : null;
   if (!quantized) rmSync(join(dir, "onnx", INT8_FILE), { force: true }); // stale: it would not match this model.onnx
+  const evalSketch = await heldOutSketch(dir, modelPath, config, tok, cfg.reference, sketch, log);
 
   // 5) side files
   const written = ["onnx/model.onnx", ...(external ? ["onnx/model.onnx_data"] : []), ...(quantized?.written ?? []), "sketch.json", "onnx/export.json"];
@@ -112,7 +118,11 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
   };
   writeFileSync(join(dir, "onnx", "export.json"), `${JSON.stringify(record, null, 2)}\n`);
 
-  // 6) manifest
+  // 6) manifest (eval.json last: an interruption between it and the rehash is the shortest possible)
+  if (evalSketch) {
+    writeEvalSketch(dir, evalSketch.raw, evalSketch.sketch);
+    written.push("eval.json");
+  }
   const manifest = rehash(dir, before);
   log(`tether-train: export: done in ${((Date.now() - started) / 1000).toFixed(1)} s; manifest lists ${Object.keys(manifest.files).length} files`);
   return { dir, manifest, variant, written, reports };
@@ -152,6 +162,30 @@ async function exportInt8(
     throw new Error(`export: the int8 graph is outside its tolerance (${failed.join("; ")}); onnx/${INT8_FILE} not kept`);
   }
   return { report, written: [`onnx/${INT8_FILE}`, ...(external ? [`onnx/${INT8_FILE}_data`] : [])] };
+}
+
+/**
+ * 4c) eval.json's sketch section, or null (no eval.json, or held-out prompts export cannot rebuild: said in the log).
+ * Ranked in the sketch.json the gateway scores this checkpoint's traffic in: --reference's, else its own.
+ */
+async function heldOutSketch(
+  dir: string, modelPath: string, config: ReturnType<typeof fromHfConfig>, tok: ReturnType<typeof readTokenizerDir>,
+  referenceDir: string | undefined, own: SketchJson, log: (line: string) => void,
+): Promise<{ raw: Record<string, unknown>; sketch: EvalSketch } | null> {
+  const ev = readEvalJson(dir);
+  if (!ev) return null;
+  const requests = heldOutRequests(ev.report, tok);
+  if ("skip" in requests) {
+    log(`tether-train: export: eval.json keeps no sketch section: ${requests.skip}`);
+    return null;
+  }
+  const refPath = referenceDir === undefined ? null : join(referenceDir, "sketch.json");
+  const rankedIn = refPath && existsSync(refPath) ? refPath : join(dir, "sketch.json");
+  const reference = SketchReference.fromJson(rankedIn === refPath ? readFileSync(refPath, "utf8") : own);
+  const sketch = await evalSketchSection(modelPath, config, reference, requests.prompts, requests.decode);
+  const p99 = sketch.per_request_percentile.map(({ layer, distribution }) => `${layer}: ${quantileAt(distribution, 0.99).toFixed(1)}`).join(", ");
+  log(`tether-train: export: eval.json sketch section from ${requests.prompts.length} held-out ${requests.dataset} requests ranked in ${rankedIn} (p99 percentile per layer ${p99})`);
+  return { raw: ev.raw, sketch };
 }
 
 /** Files export writes and rewrites: onnx/* and sketch.json. */

@@ -39,6 +39,8 @@ export {
   SketchReference,
   leaveOneOutScores,
   makeSketchSpec,
+  percentScore,
+  scorePools,
   type LayerReference,
   type LayerScore,
 } from "./reference";

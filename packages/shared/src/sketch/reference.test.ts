@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { parseSketchJson } from "../schemas/sketch";
 import { Pcg32 } from "../sampling/prng";
-import { ReferenceStatsBuilder, SketchReference, leaveOneOutScores, makeSketchSpec } from "./reference";
+import { ReferenceStatsBuilder, SketchReference, leaveOneOutScores, makeSketchSpec, percentScore, scorePools } from "./reference";
+import { MeanPool } from "./score";
 
 function gaussian(rng: Pcg32): number {
   return Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
@@ -107,5 +108,25 @@ describe("ReferenceStatsBuilder / SketchReference", () => {
     expect(() => b.addRequest([new Float64Array(m), new Float64Array(m + 1)])).toThrow(/^pooled\[1\].length must equal m = 32/);
     expect(() => b.addRequest([new Float64Array(m).fill(Number.NaN), new Float64Array(m)])).toThrow(/^pooled\[0\]\[0\] must be finite/);
     expect(() => b.build()).toThrow(/^count must be ≥ 3/);
+  });
+});
+
+describe("scorePools / percentScore", () => {
+  it("score each layer's masked token mean, as percent; null while any pool is empty", () => {
+    const spec = makeSketchSpec({ d: 4, layers: [1, 2], m: 2 });
+    const builder = new ReferenceStatsBuilder(spec);
+    for (let k = 0; k < 9; k++) builder.addRequest([[k % 3, k], [k, -k % 4]]);
+    const reference = SketchReference.fromJson(builder.build());
+    const pools = [new MeanPool(2), new MeanPool(2)];
+    pools[0]!.addTokens([1, 2, 9, 9, 3, 4], [1, 0, 1]); // ȳ = [2, 3]
+    expect(scorePools(reference, pools)).toBeNull();
+    pools[1]!.addTokens([5, -1]);
+    const scores = scorePools(reference, pools)!;
+    // closed form: (1/m) Σ_i (ȳ_i − μ_i)² / (σ_i² + ε) on layer 1's stored moments
+    const l1 = reference.layer(1);
+    const expected = ((2 - l1.mean[0]!) ** 2 / (l1.variance[0]! + 1e-6) + (3 - l1.mean[1]!) ** 2 / (l1.variance[1]! + 1e-6)) / 2;
+    expect(scores[0]!.score).toBeCloseTo(expected, 12);
+    expect(scores.map(percentScore)).toEqual(scores.map((s) => 100 * reference.layer(s.layer).scores.cdf(s.score)));
+    expect(scorePools(reference, [])).toBeNull();
   });
 });

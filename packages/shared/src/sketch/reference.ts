@@ -16,7 +16,7 @@ import { parseSketchJson, SketchSpecSchema, type SketchJson, type SketchSpec } f
 import { RunningMoments } from "./moments";
 import { PROJECTION_RECIPE } from "./projection";
 import { DEFAULT_QUANTILES, QuantileSummary } from "./quantiles";
-import { driftScore } from "./score";
+import { driftScore, type MeanPool } from "./score";
 
 /**
  * A sketch spec with the defaults filled in: m = 128, density = 1/√d, eps = varianceEps = 1e-6, seed = 0.
@@ -196,4 +196,20 @@ export class SketchReference {
       return { layer: ref.layer, score, percentile: ref.scores.cdf(score) };
     });
   }
+}
+
+/**
+ * One request's sketch scores from its per-layer pools (pools[k] for spec.layers[k]), or null when any pool is
+ * empty. The gateway scores every returned choice with it (guard/job.ts) and the trainer scores the held-out
+ * requests behind eval.json's sketch section with it (apps/trainer/src/export/eval-sketch.ts): one statistic.
+ * @example scorePools(reference, seq.pools)?.map(percentScore) // [37.5, 99.2]
+ */
+export function scorePools(reference: SketchReference, pools: readonly MeanPool[]): LayerScore[] | null {
+  if (pools.length === 0 || pools.some((p) => p.count === 0)) return null;
+  return reference.score(pools.map((p) => p.mean()));
+}
+
+/** A layer score's percentile as logged and alerted on: 100·F_ref(score) ∈ [0, 100]. */
+export function percentScore(s: LayerScore): number {
+  return 100 * s.percentile;
 }
