@@ -21,7 +21,7 @@ import { initBackend } from "../apps/trainer/src/backend";
 import { saveCheckpoint } from "../apps/trainer/src/checkpoint/save-load";
 import { exportCheckpoint } from "../apps/trainer/src/commands/export";
 import { bundledDataset, NEW_TASK_DATASET } from "../apps/trainer/src/data/bundled";
-import { randomModel, tinyConfig, writeTinyCheckpoint } from "../apps/trainer/src/export/test-fixtures";
+import { randomModel, tinyConfig, writeTinyCheckpoint } from "./support/checkpoint-fixtures";
 import { disposeParams, type Params } from "../apps/trainer/src/model/params";
 import { buildEvalReport } from "../apps/trainer/src/train/eval-report";
 
