@@ -40,7 +40,8 @@ ${COMMON}`,
   --reference <ckpt>: reuse that checkpoint's sketch spec (same projections) and rank eval.json's sketch
   percentiles in its sketch.json, when it has one.
   --data <file.jsonl>: {"prompt","completion"} calibration requests for sketch.json (first 256; use text
-  like the traffic you will serve); default: held-out bundled arithmetic.`,
+  like the traffic you will serve), or bundled:<task>/<split>[,…] (e.g.
+  bundled:arithmetic/train,multiplication/train); default: bundled:arithmetic/heldout.`,
   "import-hf": `tether-train import-hf <dir> --out <ckpt>
   A local Hugging Face Qwen2 folder (Qwen2ForCausalLM: config.json, model.safetensors or sharded
   model-0000i-of-0000N.safetensors + model.safetensors.index.json in bf16/fp16/fp32, tokenizer.json,

@@ -30,7 +30,7 @@ import { evalSketchSection, heldOutRequests, readEvalJson, writeEvalSketch } fro
 import { quantizeInt8 } from "../export/quantize";
 import { INT8_TOLERANCE, measureQuantization, quantizationProblems, type QuantizationReport } from "../export/quantize-eval";
 import { addSketchOutputs } from "../export/sketch-outputs";
-import { calibrationSequences, sketchSpecFor } from "../export/sketch-plan";
+import { calibrationSequences, DEFAULT_CALIBRATION_DATA, sketchSpecFor } from "../export/sketch-plan";
 import { readCheckpointWeights } from "../export/weights";
 import { fromHfConfig } from "../model/config";
 import { readTokenizerDir } from "../tokenizer/tokenizer";
@@ -110,7 +110,7 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
     opsets: VARIANT_OPSETS[variant].map((op) => ({ domain: op.domain ?? "", version: Number(op.version) })),
     ir_version: Number(model.irVersion),
     external_data: external,
-    sketch: { layers: spec.layers, m: spec.m, source: source === "default" ? "default" : "reference", calibration_requests: sequences.length, calibration_data: cfg.data ?? "bundled:arithmetic/heldout" },
+    sketch: { layers: spec.layers, m: spec.m, source: source === "default" ? "default" : "reference", calibration_requests: sequences.length, calibration_data: cfg.data ?? DEFAULT_CALIBRATION_DATA },
     variants: reports,
     onnxruntime_checked: true,
     onnx_checker: checker === null ? "passed" : "not installed",
@@ -151,7 +151,7 @@ async function exportInt8(
   const { sequences: n, tokens, ...measured } = m;
   const report: QuantizationReport = {
     dtype: "int8", file: `onnx/${INT8_FILE}`, scheme: "weight-only, symmetric per output channel, DequantizeLinear → MatMul", matrices,
-    weight_bytes: { fp32: bytesBefore, int8: bytesAfter }, heldout: { sequences: n, tokens, data: cfg.data ?? "bundled:arithmetic/heldout" },
+    weight_bytes: { fp32: bytesBefore, int8: bytesAfter }, heldout: { sequences: n, tokens, data: cfg.data ?? DEFAULT_CALIBRATION_DATA },
     ...measured, tolerance: INT8_TOLERANCE, passed: failed.length === 0, onnx_checker: checker === null ? "passed" : "not installed",
   };
   const ref = m.policy_reference_kl ? `; KL to ${m.policy_reference_kl.reference} ${m.policy_reference_kl.fp32.toExponential(3)} → ${m.policy_reference_kl.int8.toExponential(3)} nats/token` : "";

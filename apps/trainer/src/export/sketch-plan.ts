@@ -4,7 +4,8 @@ import { readSftJsonl } from "../data/jsonl";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeSketchSpec, parseSketchJson, type SketchSpec } from "@tether/shared/sketch/index";
-import { BASE_DATASET, bundledDataset } from "../data/bundled";
+import { ParameterError } from "@tether/shared/errors";
+import { BASE_DATASET, BUNDLED_DATASETS, bundledDataset, isBundledDatasetName, type TaskExample } from "../data/bundled";
 import { encodeExamples } from "../data/batches";
 import type { ModelConfig } from "../model/config";
 import type { Tokenizer } from "../tokenizer/tokenizer";
@@ -40,12 +41,35 @@ export function sketchSpecFor(c: ModelConfig, referenceDir?: string): { spec: Sk
 
 /**
  * Calibration requests rendered as in training (prompt ++ completion ++ eos, the tokens the model reads: the
- * last one is only a target): `--data` {"prompt","completion"} lines when given (the first n; use traffic
- * like what the gateway will serve), else seeded held-out base-corpus examples. Too-long examples are dropped.
+ * last one is only a target), from `--data` (use traffic like what the gateway will serve):
+ * - a JSONL file of {"prompt","completion"} lines (the first n);
+ * - `bundled:<task>/<split>[,<task>/<split>…]`: seeded examples of bundled tasks, n split evenly between the parts
+ *   and interleaved (e.g. `bundled:arithmetic/train,multiplication/train` for a policy fine-tuned on the second);
+ * - nothing: seeded held-out base-corpus examples (`bundled:arithmetic/heldout`).
+ * Too-long examples are dropped.
  * @example calibrationSequences(tok, cfg, 42).length // 256
  */
 export function calibrationSequences(tok: Tokenizer, c: ModelConfig, seed: number, n = CALIBRATION_EXAMPLES, data?: string): number[][] {
-  const examples = data ? readSftJsonl(data).slice(0, n) : bundledDataset(BASE_DATASET, "heldout", seed, n);
+  const examples = calibrationExamples(seed, n, data);
   const { rows } = encodeExamples(examples, tok, { mode: "pretrain", maxLength: c.maxPositions, truncate: "drop" });
   return rows.map((r) => Array.from(r.ids.subarray(0, r.ids.length - 1)));
 }
+
+/** What `--data` names as calibration examples (see calibrationSequences). */
+export function calibrationExamples(seed: number, n: number, data = DEFAULT_CALIBRATION_DATA): TaskExample[] {
+  if (!data.startsWith(BUNDLED_PREFIX)) return readSftJsonl(data).slice(0, n);
+  const parts = data.slice(BUNDLED_PREFIX.length).split(",").map((part) => {
+    const [name, split] = part.split("/");
+    if (name === undefined || !isBundledDatasetName(name) || (split !== "train" && split !== "heldout")) {
+      throw new ParameterError("data", `"${part}" is not <task>/<split> with task one of ${BUNDLED_DATASETS.join(", ")} and split train or heldout`, data);
+    }
+    return bundledDataset(name, split, seed, Math.ceil(n / (data.split(",").length)));
+  });
+  const out: TaskExample[] = [];
+  for (let i = 0; out.length < n && parts.some((p) => i < p.length); i++) for (const p of parts) if (i < p.length && out.length < n) out.push(p[i]!);
+  return out;
+}
+
+const BUNDLED_PREFIX = "bundled:";
+/** The calibration set when `--data` is not given. */
+export const DEFAULT_CALIBRATION_DATA = `${BUNDLED_PREFIX}${BASE_DATASET}/heldout`;
