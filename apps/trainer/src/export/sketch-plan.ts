@@ -1,11 +1,11 @@
 // What the exporter sketches and calibrates on: the sketch spec (shared with the reference when one is
 // given, so policy and reference sketches use the same projections S_l) and the calibration sequences.
-import { readSftJsonl } from "../data/jsonl";
+import { readSftJsonl, type SftExample } from "../data/jsonl";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeSketchSpec, parseSketchJson, type SketchSpec } from "@tether/shared/sketch/index";
 import { ParameterError } from "@tether/shared/errors";
-import { BASE_DATASET, BUNDLED_DATASETS, bundledDataset, isBundledDatasetName, type TaskExample } from "../data/bundled";
+import { BASE_DATASET, BUNDLED_DATASETS, bundledDataset, isBundledDatasetName } from "../data/bundled";
 import { encodeExamples } from "../data/batches";
 import type { ModelConfig } from "../model/config";
 import type { Tokenizer } from "../tokenizer/tokenizer";
@@ -56,7 +56,7 @@ export function calibrationSequences(tok: Tokenizer, c: ModelConfig, seed: numbe
 }
 
 /** What `--data` names as calibration examples (see calibrationSequences). */
-export function calibrationExamples(seed: number, n: number, data = DEFAULT_CALIBRATION_DATA): TaskExample[] {
+export function calibrationExamples(seed: number, n: number, data = DEFAULT_CALIBRATION_DATA): SftExample[] {
   if (!data.startsWith(BUNDLED_PREFIX)) return readSftJsonl(data).slice(0, n);
   const parts = data.slice(BUNDLED_PREFIX.length).split(",").map((part) => {
     const [name, split] = part.split("/");
@@ -65,7 +65,7 @@ export function calibrationExamples(seed: number, n: number, data = DEFAULT_CALI
     }
     return bundledDataset(name, split, seed, Math.ceil(n / (data.split(",").length)));
   });
-  const out: TaskExample[] = [];
+  const out: SftExample[] = [];
   for (let i = 0; out.length < n && parts.some((p) => i < p.length); i++) for (const p of parts) if (i < p.length && out.length < n) out.push(p[i]!);
   return out;
 }
