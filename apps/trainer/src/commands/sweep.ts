@@ -2,8 +2,9 @@
 // reference, data and seed, then report/ with metrics.jsonl per run, PNG plots and report.md
 // (report/index.ts computes the findings from the numbers). With `--sweep-command grpo --kl-variants
 // k3:loss,k1:reward` each (kl-on, β) is run once per estimator:placement pair (run ids gain `_k3-in-loss`).
-// With --resume, a run whose folder already holds eval.json is read back instead of retrained, so a finished
-// sweep's report can be rebuilt (and an interrupted one completed) with the same command.
+// With --resume, a run whose folder already holds eval.json is read back instead of retrained and one with a
+// snapshot continues from it, so a finished sweep's report can be rebuilt (and an interrupted one completed)
+// with the same command.
 import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -38,7 +39,9 @@ export async function sweep(cfg: TrainerConfig, log: (line: string) => void = co
         const runCfg: TrainerConfig = { ...cfg, command: cfg.sweepCommand, beta, klOn, ...kl, out: join(dir, "runs", id) };
         const train = cfg.sweepCommand === "grpo" ? grpo : sft;
         const done = join(runCfg.out!, "eval.json");
-        const e = cfg.resume && existsSync(done) ? finishedEval(done, log) : (await train({ ...runCfg, resume: false }, log)).eval;
+        // --resume: a finished run is read back, an interrupted one continues from its snapshot, the rest start fresh
+        const snapshot = cfg.resume && existsSync(join(runCfg.out!, "snapshot", "state.json"));
+        const e = cfg.resume && existsSync(done) ? finishedEval(done, log) : (await train({ ...runCfg, resume: snapshot }, log)).eval;
         runs.push({
           id,
           beta,
