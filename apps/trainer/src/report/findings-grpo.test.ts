@@ -93,6 +93,8 @@ describe("computeFindings on a sweep with KL variants", () => {
     const two = fs.filter((f) => f.claim === "ii");
     expect(two.map((f) => [f.variant, f.verdict])).toEqual([["k3:loss", "SUPPORTED"], ["k1:reward", "SUPPORTED"]]);
     expect(two[1]!.detail).toContain("`beta-0_kl-on-task_k1-in-reward`");
+    // the sweep-wide replay-vs-task line reads the same for both variants: listed once
+    expect(fs.filter((f) => f.claim === "v" && f.klOn === "all")).toHaveLength(1);
   });
 
   it("renders one table per variant and the variant in each finding's label", () => {

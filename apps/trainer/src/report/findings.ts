@@ -263,7 +263,9 @@ export function computeFindings(runs: readonly SweepRunSummary[], curves: Map<st
   // A GRPO sweep over --kl-variants: every claim is tested within one estimator:placement at a time.
   const variants = [...new Set(runs.map((r) => r.klVariant))];
   if (variants.length > 1 || variants[0] !== undefined) {
-    return variants.flatMap((v) => groupFindings(runs.filter((r) => r.klVariant === v), curves).map((f) => (v === undefined ? f : { ...f, variant: v })));
+    const tagged = variants.flatMap((v) => groupFindings(runs.filter((r) => r.klVariant === v), curves).map((f) => (v === undefined ? f : { ...f, variant: v })));
+    // A sweep-wide ("all") finding that reads the same for every variant is listed once.
+    return tagged.filter((f, i) => f.klOn !== "all" || tagged.findIndex((g) => g.klOn === "all" && g.claim === f.claim && g.detail === f.detail) === i);
   }
   return groupFindings(runs, curves);
 }
