@@ -37,6 +37,22 @@ describe("sweep (tiny)", () => {
     expect(lines.filter((l) => l.includes("reading it instead of retraining"))).toHaveLength(4);
     expect(readFileSync(again.reportPath, "utf8")).toContain("npm run train -- sweep --resume");
   });
+
+  it("a grpo sweep runs each β once per --kl-variants pair, with that estimator and placement", async () => {
+    const out = join(root, "grpo");
+    const cfg = parseTrainerConfig({
+      command: "sweep", sweepCommand: "grpo", reference, beta: "0.5", klVariants: "k3:loss,k1:reward", steps: "2", batch: "2", groupSize: "2",
+      maxNewTokens: "4", seed: "1", evalSamples: "8", evalEvery: "0", out,
+    });
+    const result = await sweep(cfg, quiet, ["sweep"]);
+    expect(result.runs.map((r) => [r.id, r.klVariant])).toEqual([["beta-0.5_kl-on-task_k3-in-loss", "k3:loss"], ["beta-0.5_kl-on-task_k1-in-reward", "k1:reward"]]);
+    for (const [id, estimator, klIn] of [["beta-0.5_kl-on-task_k3-in-loss", "k3", "loss"], ["beta-0.5_kl-on-task_k1-in-reward", "k1", "reward"]]) {
+      const manifest = readFileSync(join(out, "runs", id!, "manifest.json"), "utf8");
+      expect(manifest).toContain(`"klEstimator": "${estimator}"`);
+      expect(manifest).toContain(`"klIn": "${klIn}"`);
+    }
+    expect(readFileSync(result.reportPath, "utf8")).toContain("### (vii) GRPO: one KL placement");
+  });
 });
 
 describe("sweepRunId", () => {
