@@ -6,7 +6,7 @@
 //        final held-out KL, each time at least VARIANT_MIN_REL_DIFF below the highest; β = 0 (no KL term in
 //        either placement, so the same objective) is listed as the control for run-to-run noise.
 import { betaLabel, fixed, signed } from "./format";
-import { MIN_REWARD_RISE, rewardGain, type Finding, type Verdict } from "./findings";
+import { MIN_REWARD_RISE, REWARD_EDGE_FRACTION, rewardGain, type Finding, type Verdict } from "./findings";
 import type { RunCurves, SweepRunSummary } from "./types";
 
 /** A variant's final KL must be at least this fraction below the highest at the same β to count as tighter. */
@@ -25,7 +25,8 @@ function claimSix(group: SweepRunSummary[], variant: string, curves: Map<string,
   const fastest = g0 >= best && g0 >= MIN_REWARD_RISE;
   const verdict: Verdict = !known ? "INCONCLUSIVE" : fastest ? "SUPPORTED" : "NOT SUPPORTED";
   const why = g0 < MIN_REWARD_RISE ? ` (β = 0 did not rise by ≥ ${MIN_REWARD_RISE})` : g0 < best ? " (a β > 0 run gained more)" : "";
-  return { ...base, verdict, detail: `reward gain (last − first ${"10%"} of steps) per β: ${listing}${why}.` };
+  const edge = `${100 * REWARD_EDGE_FRACTION}%`;
+  return { ...base, verdict, detail: `reward gain (last − first ${edge} of steps) per β: ${listing}${why}.` };
 }
 
 function claimSeven(runs: readonly SweepRunSummary[], variants: string[]): Finding {
@@ -33,7 +34,9 @@ function claimSeven(runs: readonly SweepRunSummary[], variants: string[]): Findi
   const betas = [...new Set(runs.map((r) => r.beta))].sort((a, b) => a - b).filter((b) => at(b).every((r) => r !== undefined));
   const row = (beta: number) => {
     const rs = at(beta) as SweepRunSummary[];
-    const text = rs.map((r) => `${r.klVariant} KL ${fixed(r.finalKl, 4)}, task ${fixed(r.taskAccuracy, 2)}, retention ${fixed(r.baseRetention, 3)}`).join(" vs ");
+    const text = rs
+      .map((r) => `${r.klVariant} KL ${fixed(r.finalKl, 4)}, task ${fixed(r.taskAccuracy, 2)}, retention ${fixed(r.baseRetention, 3)}`)
+      .join(" vs ");
     const kls = rs.map((r) => r.finalKl);
     const hi = Math.max(...kls);
     const lo = Math.min(...kls);
@@ -41,13 +44,19 @@ function claimSeven(runs: readonly SweepRunSummary[], variants: string[]): Findi
   };
   const rows = betas.map(row);
   const positive = rows.filter((r) => r.beta > 0);
-  const listing = rows.map((r) => `β=${betaLabel(r.beta)}: ${r.text} (${fixed(100 * r.relDiff, 0)}% apart)${r.beta === 0 ? " [control: same objective]" : ""}`).join("; ");
+  const control = (beta: number) => (beta === 0 ? " [control: same objective]" : "");
+  const listing = rows.map((r) => `β=${betaLabel(r.beta)}: ${r.text} (${fixed(100 * r.relDiff, 0)}% apart)${control(r.beta)}`).join("; ");
   const base = { claim: "vii", klOn: "all" } as const;
-  if (variants.length < 2 || positive.length === 0) return { ...base, verdict: "INCONCLUSIVE", detail: `needs ≥ 2 variants run at a common β > 0; ${listing || "none"}.` };
+  if (variants.length < 2 || positive.length === 0) {
+    return { ...base, verdict: "INCONCLUSIVE", detail: `needs ≥ 2 variants run at a common β > 0; ${listing || "none"}.` };
+  }
   const same = positive.every((r) => r.lowest === positive[0]!.lowest);
   const apart = positive.every((r) => r.relDiff >= VARIANT_MIN_REL_DIFF && Number.isFinite(r.relDiff));
   const verdict: Verdict = same && apart ? "SUPPORTED" : "INCONCLUSIVE";
-  const why = same && apart ? `${positive[0]!.lowest} has the lowest final KL at every β > 0` : !same ? "the lowest-KL variant changes with β" : `some β > 0 differ by < ${100 * VARIANT_MIN_REL_DIFF}%`;
+  const why =
+    same && apart ? `${positive[0]!.lowest} has the lowest final KL at every β > 0`
+    : !same ? "the lowest-KL variant changes with β"
+    : `some β > 0 differ by < ${100 * VARIANT_MIN_REL_DIFF}%`;
   return { ...base, verdict, detail: `${why}. ${listing}.` };
 }
 
