@@ -26,6 +26,8 @@ ${COMMON}`,
 ${COMMON}`,
   sweep: `tether-train sweep --reference <ckpt> --beta 0,0.1,0.5 --kl-on task,replay [flags]
   One training per (β, kl-on); writes report/ with metrics.jsonl per run, PNG plots and report.md.
+  --sweep-command sft|grpo; with grpo, --kl-variants k3:loss,k1:reward adds an estimator:placement axis.
+  --resume reads finished runs (eval.json) back and rewrites the report.
 ${COMMON}`,
   export: `tether-train export <ckpt> [--onnx-variant auto|standard|fused] [--quantize none|int8] [--reference <ckpt>] [--seed N]
   Writes <ckpt>/onnx/model.onnx: the decoder with KV cache under Optimum's I/O names (input_ids,

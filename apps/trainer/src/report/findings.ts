@@ -52,8 +52,10 @@ export type Verdict = "SUPPORTED" | "NOT SUPPORTED" | "INCONCLUSIVE";
 
 /** One tested claim for one kl-on group ("all" for cross-group comparisons). */
 export interface Finding {
-  claim: "i" | "ii" | "iii" | "iv" | "v";
+  claim: "i" | "ii" | "iii" | "iv" | "v" | "vi" | "vii";
   klOn: KlOn | "all";
+  /** GRPO sweeps with --kl-variants: the estimator:placement the finding was computed on, e.g. "k3:loss". */
+  variant?: string;
   verdict: Verdict;
   /** The numbers behind the verdict, one sentence. */
   detail: string;
@@ -68,6 +70,8 @@ export const CLAIMS: Record<Finding["claim"], string> = {
   v:
     `An operating point keeps both (retention ≥ ${MIN_RETENTION}, task accuracy ≥ ${MIN_TASK_SHARE} × best), ` +
     "and replay-KL finds one where task-KL does not",
+  vi: "GRPO: reward rises fastest at β = 0",
+  vii: "GRPO: one KL placement (k3 in the loss vs k1 in the reward) anchors tighter at every β > 0",
 };
 
 interface KlTrend {
@@ -99,7 +103,8 @@ function klTrend(c: RunCurves): KlTrend {
   };
 }
 
-function rewardGain(c: RunCurves): { first: number; last: number; gain: number } {
+/** First vs last REWARD_EDGE_FRACTION mean of the run's reward curve, and their difference. */
+export function rewardGain(c: RunCurves): { first: number; last: number; gain: number } {
   const v = c.reward.points.value;
   if (v.length < 2) return { first: NaN, last: NaN, gain: NaN };
   const e = edgeMeans(v, REWARD_EDGE_FRACTION);
@@ -253,9 +258,20 @@ function claimFive(groups: Map<KlOn, SweepRunSummary[]>, all: SweepRunSummary[])
  * @example const findings = computeFindings(runs, new Map(runs.map((r) => [r.id, runCurves(readMetrics(p(r)), r.command)])));
  */
 export function computeFindings(runs: readonly SweepRunSummary[], curves: Map<string, RunCurves>): Finding[] {
-  const all = [...runs];
-  const missing = all.find((r) => !curves.has(r.id));
+  const missing = runs.find((r) => !curves.has(r.id));
   if (missing) throw new Error(`computeFindings: no curves for run "${missing.id}"`);
+  // A GRPO sweep over --kl-variants: every claim is tested within one estimator:placement at a time.
+  const variants = [...new Set(runs.map((r) => r.klVariant))];
+  if (variants.length > 1 || variants[0] !== undefined) {
+    const tagged = variants.flatMap((v) => groupFindings(runs.filter((r) => r.klVariant === v), curves).map((f) => (v === undefined ? f : { ...f, variant: v })));
+    // A sweep-wide ("all") finding that reads the same for every variant is listed once.
+    return tagged.filter((f, i) => f.klOn !== "all" || tagged.findIndex((g) => g.klOn === "all" && g.claim === f.claim && g.detail === f.detail) === i);
+  }
+  return groupFindings(runs, curves);
+}
+
+function groupFindings(runs: readonly SweepRunSummary[], curves: Map<string, RunCurves>): Finding[] {
+  const all = [...runs];
   const groups = new Map<KlOn, SweepRunSummary[]>();
   for (const k of KL_ON_ORDER) {
     const g = all.filter((r) => r.klOn === k);

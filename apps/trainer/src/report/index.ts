@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { computeFindings, type Finding } from "./findings";
+import { computeGrpoFindings } from "./findings-grpo";
 import { renderMarkdown } from "./markdown";
 import { readMetrics, runCurves } from "./metrics";
 import { writePlots } from "./plots";
@@ -64,7 +65,7 @@ export async function writeSweepReport(input: SweepReportInput): Promise<SweepRe
     }
     curves.set(r.id, c);
   }
-  const findings = computeFindings(input.runs, curves);
+  const findings = [...computeFindings(input.runs, curves), ...computeGrpoFindings(input.runs, curves)];
   const plots = await writePlots(input.dir, input.runs, curves);
   const reportPath = join(input.dir, "report.md");
   const md = renderMarkdown({ command: input.command, environment: input.environment, runs: input.runs, findings, notes });

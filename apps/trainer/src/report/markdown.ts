@@ -18,7 +18,8 @@ import {
   type Finding,
 } from "./findings";
 import { betaLabel, fixed } from "./format";
-import { KL_ON_ORDER, PLOT_FILES, type PlotName, type SweepRunSummary } from "./types";
+import { VARIANT_MIN_REL_DIFF } from "./findings-grpo";
+import { KL_ON_ORDER, PLOT_FILES, runGroup, type PlotName, type SweepRunSummary } from "./types";
 
 export interface MarkdownInput {
   /** The exact command line that produced the sweep, shown verbatim. */
@@ -54,13 +55,17 @@ export function tableRow(r: SweepRunSummary): string {
 
 function tables(runs: readonly SweepRunSummary[]): string[] {
   const out: string[] = [];
+  const variants = [...new Set(runs.map((r) => r.klVariant))];
   for (const klOn of KL_ON_ORDER) {
-    const group = runs.filter((r) => r.klOn === klOn).sort((a, b) => a.beta - b.beta);
-    if (group.length === 0) continue;
-    const commands = [...new Set(group.map((r) => r.command))].join("/");
-    const steps = [...new Set(group.map((r) => r.steps))].join("/");
-    out.push(`### KL on ${klOn} (\`--kl-on ${klOn}\`, ${commands}, ${steps} steps)`, "", ...TABLE_HEADER);
-    out.push(...group.map(tableRow), "");
+    for (const variant of variants) {
+      const group = runs.filter((r) => r.klOn === klOn && r.klVariant === variant).sort((a, b) => a.beta - b.beta);
+      if (group.length === 0) continue;
+      const commands = [...new Set(group.map((r) => r.command))].join("/");
+      const steps = [...new Set(group.map((r) => r.steps))].join("/");
+      const how = variant === undefined ? "" : `, KL ${variant.replace(":", " in the ")}`;
+      out.push(`### KL on ${klOn}${how} (\`--kl-on ${klOn}\`, ${commands}, ${steps} steps)`, "", ...TABLE_HEADER);
+      out.push(...group.map(tableRow), "");
+    }
   }
   const refs = [...new Set(runs.map((r) => fixed(r.referenceBaseAccuracy, 3)))];
   out.push(`Reference base-task accuracy: ${refs.join(", ")}. Base retention = base accuracy / reference base accuracy.`, "");
@@ -86,18 +91,23 @@ function thresholds(): string[] {
     `- retention "increases with β": Spearman(β, retention) ≥ ${RETENTION_RHO_SUPPORT} (≤ ${RETENTION_RHO_REJECT} rejects); ` +
       `a retention spread < ${RETENTION_NOISE} is noise;`,
     `- "sharp switch": one adjacent-β jump carries ≥ ${100 * SHARP_SWITCH_SHARE}% of the retention spread;`,
-    `- operating point: retention ≥ ${MIN_RETENTION} and task accuracy ≥ ${MIN_TASK_SHARE} × the sweep's best, highest task accuracy wins.`,
+    `- operating point: retention ≥ ${MIN_RETENTION} and task accuracy ≥ ${MIN_TASK_SHARE} × the sweep's best, highest task accuracy wins;`,
+    `- (vi) "fastest at β = 0": the β = 0 reward gain is ≥ ${MIN_REWARD_RISE} and ≥ every β > 0 run's gain (same KL variant);`,
+    `- (vii) "anchors tighter": the same KL variant has the lowest final KL at every β > 0, each time ≥ ${100 * VARIANT_MIN_REL_DIFF}% below the highest.`,
     "",
   ];
 }
 
 /** Verdicts at a glance: one row per claim, one column per kl-on group present (plus "sweep"). */
+const who = (f: Finding): string => (f.klOn === "all" ? "sweep" : `KL on ${f.variant === undefined ? f.klOn : runGroup({ klOn: f.klOn, klVariant: f.variant })}`);
+
 function summaryTable(findings: readonly Finding[]): string[] {
-  const cols = [...KL_ON_ORDER, "all"].filter((k) => findings.some((f) => f.klOn === k)) as Finding["klOn"][];
-  const head = cols.map((k) => (k === "all" ? "sweep" : `KL on ${k}`));
+  const order = [...KL_ON_ORDER, "all"];
+  const cols = [...new Set([...findings].sort((a, b) => order.indexOf(a.klOn) - order.indexOf(b.klOn)).map(who))];
+  const head = cols;
   const rows = (Object.keys(CLAIMS) as Finding["claim"][]).map((claim) => {
     const cells = cols.map((k) => {
-      const vs = findings.filter((f) => f.claim === claim && f.klOn === k).map((f) => f.verdict);
+      const vs = findings.filter((f) => f.claim === claim && who(f) === k).map((f) => f.verdict);
       return vs.length === 0 ? "–" : vs.join(", ");
     });
     return `| (${claim}) | ${cells.join(" | ")} |`;
@@ -111,10 +121,7 @@ function findingsSection(findings: readonly Finding[]): string[] {
     const fs = findings.filter((f) => f.claim === claim);
     if (fs.length === 0) continue;
     out.push(`### (${claim}) ${CLAIMS[claim]}`, "");
-    for (const f of fs) {
-      const who = f.klOn === "all" ? "sweep" : `KL on ${f.klOn}`;
-      out.push(`- ${who}: **${f.verdict}** — ${f.detail}`);
-    }
+    for (const f of fs) out.push(`- ${who(f)}: **${f.verdict}** — ${f.detail}`);
     out.push("");
   }
   return out;

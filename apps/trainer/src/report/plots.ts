@@ -7,7 +7,7 @@ import { Resvg } from "@resvg/resvg-js";
 import { parse, View } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { movingAverage, smoothWindow } from "./metrics";
-import { PLOT_FILES, type CurveSource, type PlotName, type RunCurves, type SweepRunSummary } from "./types";
+import { PLOT_FILES, runGroup, type CurveSource, type PlotName, type RunCurves, type SweepRunSummary } from "./types";
 
 /** Most points drawn per run and curve; longer curves are thinned evenly (after smoothing). */
 export const MAX_PLOT_POINTS = 300;
@@ -53,7 +53,7 @@ function curveRows(runs: readonly SweepRunSummary[], curves: Map<string, RunCurv
     const stride = Math.ceil(step.length / MAX_PLOT_POINTS);
     for (let i = 0; i < step.length; i++) {
       if (i % stride !== 0 && i !== step.length - 1) continue;
-      rows.push({ id: r.id, beta: r.beta, klOn: r.klOn, step: step[i]!, value: value[i]! });
+      rows.push({ id: r.id, beta: r.beta, klOn: runGroup(r), step: step[i]!, value: value[i]! });
     }
   }
   return rows;
@@ -116,7 +116,7 @@ function finalTaskMeasure(runs: readonly SweepRunSummary[]): { key: "taskAccurac
  */
 export function klVsRewardSpec(runs: readonly SweepRunSummary[]): TopLevelSpec {
   const m = finalTaskMeasure(runs);
-  const values = runs.map((r) => ({ id: r.id, klOn: r.klOn, beta: r.beta, label: `β=${r.beta}`, kl: r.finalKl, y: r[m.key] }));
+  const values = runs.map((r) => ({ id: r.id, klOn: runGroup(r), beta: r.beta, label: `β=${r.beta}`, kl: r.finalKl, y: r[m.key] }));
   // 12% head-room on x keeps the right-most point's β label clear of the legend.
   const kls = runs.map((r) => r.finalKl).filter(Number.isFinite);
   const maxKl = Math.max(0, ...kls);
@@ -148,8 +148,8 @@ export function retentionVsBetaSpec(runs: readonly SweepRunSummary[]): TopLevelS
   const betas = [...new Set(runs.map((r) => r.beta))].sort((a, b) => a - b);
   const constant = betas.find((b) => b > 0) ?? 1;
   const values = runs.flatMap((r) => [
-    { klOn: r.klOn, beta: r.beta, measure: "base retention", value: r.baseRetention },
-    { klOn: r.klOn, beta: r.beta, measure: "new-task accuracy", value: r.taskAccuracy },
+    { klOn: runGroup(r), beta: r.beta, measure: "base retention", value: r.baseRetention },
+    { klOn: runGroup(r), beta: r.beta, measure: "new-task accuracy", value: r.taskAccuracy },
   ]);
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",

@@ -22,6 +22,8 @@ export interface SweepRunSummary {
   /** KL coefficient β (≥ 0; the initial value when a controller adapts it). */
   beta: number;
   klOn: KlOn;
+  /** GRPO sweeps with --kl-variants: the run's estimator:placement, e.g. "k3:loss" or "k1:reward". */
+  klVariant?: string;
   command: "sft" | "grpo";
   /** Training steps the run was asked for. */
   steps: number;
@@ -70,3 +72,11 @@ export const PLOT_FILES = {
   retentionVsBeta: "retention_vs_beta.png",
 } as const;
 export type PlotName = keyof typeof PLOT_FILES;
+
+/**
+ * The label a run's group goes by in tables, plot legends and findings: its kl-on, plus its KL variant if any.
+ * @example runGroup({ klOn: "task", klVariant: "k1:reward" }) // "task, k1:reward"
+ */
+export function runGroup(r: { klOn: KlOn; klVariant?: string }): string {
+  return r.klVariant === undefined ? r.klOn : `${r.klOn}, ${r.klVariant}`;
+}

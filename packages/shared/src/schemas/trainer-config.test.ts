@@ -118,6 +118,17 @@ describe("sweep", () => {
     expect(problemsOf({ command: "sweep", reference: "r", beta: "0,-1" })).toEqual(["--beta[1]: must be a number in [0, 1000] (got -1)"]);
     expect(problemsOf({ command: "sweep", reference: "r", klOn: "task,nope" })[0]).toMatch(/^--kl-on\[1\]: must be one of/);
   });
+
+  it("reads --kl-variants as estimator:placement pairs, only for a grpo sweep", () => {
+    const c = parseTrainerConfig({ command: "sweep", sweepCommand: "grpo", reference: "r", klVariants: "k3:loss, k1:reward" });
+    expect(c.klVariants).toEqual([{ estimator: "k3", in: "loss" }, { estimator: "k1", in: "reward" }]);
+    expect(parseTrainerConfig({ command: "sweep", reference: "r" }).klVariants).toBeUndefined();
+    expect(problemsOf({ command: "sweep", sweepCommand: "grpo", reference: "r", klVariants: "k3:loss,k4:reward" })).toEqual([
+      '--kl-variants[1]: entry "k4:reward" must be <k1|k2|k3>:<loss|reward>, e.g. k3:loss',
+    ]);
+    expect(problemsOf({ command: "sweep", reference: "r", klVariants: "k3:loss" })[0]).toMatch(/^--kl-variants: is a sweep axis for --sweep-command grpo/);
+    expect(problemsOf({ command: "grpo", reference: "r", klVariants: "k3:loss" })[0]).toMatch(/^--kl-variants: is a sweep axis/);
+  });
 });
 
 describe("parseNumberList", () => {

@@ -57,6 +57,35 @@ const klOnList = z.preprocess(
   z.array(oneOf(KL_ON)).min(1, { error: "must name at least one of task, replay, both" }),
 );
 
+/** How a GRPO run takes its KL: a sampled estimator (k1|k2|k3) in the loss or subtracted from the reward. */
+export interface KlVariant {
+  estimator: "k1" | "k2" | "k3";
+  in: "loss" | "reward";
+}
+
+/**
+ * `--kl-variants k3:loss,k1:reward` (sweep's second GRPO axis): a comma list of estimator:placement pairs.
+ * @example klVariantList.parse("k3:loss,k1:reward") // [{ estimator: "k3", in: "loss" }, { estimator: "k1", in: "reward" }]
+ */
+const klVariantList = z.preprocess(
+  (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()) : v),
+  z
+    .array(
+      z.union([
+        z.strictObject({ estimator: oneOf(["k1", "k2", "k3"]), in: oneOf(["loss", "reward"]) }),
+        z.string().transform((s, ctx): KlVariant => {
+          const m = /^(k[123]):(loss|reward)$/.exec(s);
+          if (!m) {
+            ctx.issues.push({ code: "custom", input: s, message: `entry ${JSON.stringify(s)} must be <k1|k2|k3>:<loss|reward>, e.g. k3:loss` });
+            return z.NEVER;
+          }
+          return { estimator: m[1] as KlVariant["estimator"], in: m[2] as KlVariant["in"] };
+        }),
+      ]),
+    )
+    .min(1, { error: "must name at least one estimator:placement pair" }),
+);
+
 /** A comma list (or array) of β values ≥ 0, for `sweep`. */
 const betaList = z.preprocess(
   (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()) : v),
@@ -124,6 +153,8 @@ const base = z.strictObject({
   sweepBetas: betaList.default([0, 0.1, 0.2, 0.3, 0.5, 1, 2]), // sweep: `--beta 0,0.1,…`
   sweepKlOn: klOnList.default(["task"]), // sweep: `--kl-on task,replay`
   sweepCommand: oneOf(["sft", "grpo"]).default("sft"), // sweep: the training each run performs
+  // sweep with grpo: a second axis of KL estimator:placement pairs, e.g. k3:loss,k1:reward; default: --kl-estimator:--kl-in
+  klVariants: klVariantList.optional(),
   onnxVariant: oneOf(["auto", "standard", "fused"]).default("auto"), // export: graph variant; auto = fastest that passes parity
   quantize: oneOf(["none", "int8"]).default("none"), // export: also write onnx/model_int8.onnx (weight-only int8), measured against fp32
 });
@@ -160,6 +191,9 @@ export const trainerConfig = z.preprocess(
       }
       if (c.klIn === "reward" && c.command === "sft") {
         ctx.addIssue({ code: "custom", path: ["klIn"], message: 'must be "loss" for sft (there is no reward to subtract it from)' });
+      }
+      if (c.klVariants !== undefined && (c.command !== "sweep" || c.sweepCommand !== "grpo")) {
+        ctx.addIssue({ code: "custom", path: ["klVariants"], message: "is a sweep axis for --sweep-command grpo (a single run takes --kl-estimator and --kl-in)" });
       }
       if (c.warmupSteps !== undefined && c.warmupSteps > c.steps) {
         ctx.addIssue({ code: "custom", path: ["warmupSteps"], message: `must be ≤ steps (${c.warmupSteps} > ${c.steps})` });
