@@ -1,5 +1,6 @@
 // `npm run train:demo`: the demo checkpoint pair that `npm start` serves (models/demo/{reference,policy}),
-// made from a seed on 2 cores (~15 min with models/demo/drifted), so the committed files can be reproduced and checked.
+// made from a seed (~10 min of one core with models/demo/drifted: 582 s CPU, 20 min wall at load 5–15 on 2 cores),
+// so the committed files can be reproduced and checked.
 //
 // 1) reference: pretrain the tiny preset on the bundled arithmetic corpus (addition/subtraction); 4,000 steps
 //    of 128 problems (the old 2,000 × 64 stopped at 83% held-out accuracy, 4,000 × 64 at 97%)
