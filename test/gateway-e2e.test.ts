@@ -213,7 +213,8 @@ describe("gateway end to end: openai client → startGateway (ONNX demo pair, PG
   });
 
   it("streams completions (guard off, live): OpenAI chunk shapes, same text and drift as the non-stream call, a usage chunk", async () => {
-    const body = guarded({ model: MODEL, prompt: "Hello", max_tokens: 12, temperature: 1, seed: 21 }, false);
+    // a product the policy learnt: several answer tokens, so the stream has several content chunks
+    const body = guarded({ model: MODEL, prompt: "47*6=", max_tokens: 12, temperature: 1, seed: 21 }, false);
     const plain = await client.completions.create(body);
     const stream = await client.completions.create({ ...body, stream: true, stream_options: { include_usage: true } });
     const chunks: OpenAI.Completion[] = [];
@@ -261,11 +262,12 @@ describe("gateway end to end: openai client → startGateway (ONNX demo pair, PG
   });
 
   it('fallback "reference" (max_kl 1e-9): the reference\'s own answer, drift.fallback = "reference"', async () => {
-    // temperature 0: the answer is the reference's float64 greedy decode, token for token
-    const ids = tokenizer.encode("12+7=");
+    // temperature 0: the answer is the reference's float64 greedy decode, token for token (a product: the
+    // reference never learnt "*", so the two models disagree here; on "12+7=" both answer 19)
+    const ids = tokenizer.encode("47*6=");
     const want = greedyDecode(reference64, ids, 8, EOS);
     expect(want).not.toEqual(greedyDecode(policy64, ids, 8, EOS)); // the two models disagree here
-    const res = await client.completions.create(guarded({ model: MODEL, prompt: "12+7=", max_tokens: 8, temperature: 0 }, { max_kl: 1e-9, fallback: "reference" }));
+    const res = await client.completions.create(guarded({ model: MODEL, prompt: "47*6=", max_tokens: 8, temperature: 0 }, { max_kl: 1e-9, fallback: "reference" }));
     const d = driftOf(res.choices[0]!);
     expect(d).toMatchObject({ accepted: false, rounds: 1, fallback: "reference" });
     const stopped = EOS.includes(want.at(-1)!);

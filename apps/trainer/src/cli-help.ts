@@ -9,7 +9,8 @@ const COMMON = `common flags:
   --steps N  --batch N  --lr X  --seed N  --out <dir>  --warmup-steps N  --grad-clip X  --weight-decay X
   --backend auto|node-gpu|node|wasm|cpu  (auto: tfjs-node-gpu, else tfjs-node, else wasm, else cpu)
   --workers N|auto  data-parallel replicas on worker threads for pretrain, sft and grpo (default 1; auto = physical cores)
-  --eval-every N  --eval-samples N  --freeze "0:0,1:0.1,*:1"  (per-layer update scales α_l)`;
+  --eval-every N  --eval-samples N  --freeze "0:0,1:0.1,*:1"  (per-layer update scales α_l)
+  --fingerprint-at N  (log the weights' sha256 after step N to metrics.jsonl, to check a rerun of the prefix)`;
 
 export const COMMAND_HELP: Record<TrainerCommand, string> = {
   pretrain: `tether-train pretrain [flags]

@@ -33,14 +33,18 @@ function approvedBudget(): { p50: number; p75: number; p95: number; p99: number 
 
 /**
  * The rule that fires within a minute on a drifted policy: the 1-minute window's MEDIAN request drifts further
- * than three quarters of the approved policy's held-out requests (its eval.json p75). A policy like the approved
- * one puts its median near its own p50, below that line; a shifted distribution crosses it with its bulk, not
- * with a tail, so the alert holds steady instead of flickering the way a p95-vs-p99 rule does on a policy whose
- * held-out tail is already long. 1-minute window, 10-s for-duration (a newcomer need not wait five minutes),
- * after 20 requests.
+ * than half of the approved policy's held-out requests (its eval.json p50). The held-out set is the new task
+ * (multiplication), where the reference never learnt `*` and an approved policy that did learn it already sits
+ * high (p50 8.27, p75 10.73 nats/token for the committed pair). On the demo's arithmetic traffic the approved
+ * policy's median request is a base-task one with KL ≈ 0 (it kept the base task), while the drifted policy's
+ * median is ≈ 11.3 (it forgot it): the p50 line sits between the two with room on both sides, where the
+ * earlier p75 line (chosen for a pair whose policy had not learnt `*`) is crossed by only 2–6%. A median
+ * crosses with the bulk of the traffic, not with a tail, so the alert holds steady instead of flickering the
+ * way a p95-vs-p99 rule does on a policy whose held-out tail is long. 1-minute window, 10-s for-duration (a
+ * newcomer need not wait five minutes), after 20 requests.
  */
-export function demoRules(budget: { p75: number }): AlertRuleConfig[] {
-  return [{ name: "demo-kl-median-over-budget", metric: "kl_mean", window: "1m", statistic: "p50", comparison: ">", threshold: budget.p75, min_samples: 20, for: "10s", hysteresis: 0.1, severity: "warning", arm: "any", auto_rollback: false }];
+export function demoRules(budget: { p50: number }): AlertRuleConfig[] {
+  return [{ name: "demo-kl-median-over-budget", metric: "kl_mean", window: "1m", statistic: "p50", comparison: ">", threshold: budget.p50, min_samples: 20, for: "10s", hysteresis: 0.1, severity: "warning", arm: "any", auto_rollback: false }];
 }
 
 /** Seeded arithmetic prompts in the demo models' format ("47+8=", "23*6="). */

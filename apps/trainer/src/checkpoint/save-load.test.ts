@@ -9,7 +9,7 @@ import { initBackend } from "../backend";
 import { validateModelConfig, type ModelConfig } from "../model/config";
 import { disposeParams, initParams } from "../model/params";
 import { forward } from "../model/qwen2";
-import { loadCheckpoint, saveCheckpoint } from "./save-load";
+import { loadCheckpoint, saveCheckpoint, weightsSha256 } from "./save-load";
 
 const cfg: ModelConfig = validateModelConfig({
   vocabSize: 11, hiddenSize: 16, intermediateSize: 24, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 4,
@@ -32,6 +32,10 @@ describe("checkpoint directory", () => {
       const params = initParams(c, 3);
       const m = saveCheckpoint({ dir, kind: "reference", config: c, params, files: { "tokenizer.json": tokenizerJson }, training });
       expect(m.id).toMatch(/^reference-pretrain-[0-9a-f]{10}$/);
+      // --fingerprint-at's hash is the saved file's (node:crypto over the bytes on disk), and the id's prefix
+      const onDisk = createHash("sha256").update(readFileSync(join(dir, "model.safetensors"))).digest("hex");
+      expect(weightsSha256(c, params)).toBe(onDisk);
+      expect(m.id.endsWith(onDisk.slice(0, 10))).toBe(true);
       const header = readFileSync(join(dir, "model.safetensors"));
       expect(header.toString("utf8", 8, 8 + Number(header.readBigUInt64LE(0))).includes("lm_head.weight")).toBe(!tied);
       const loaded = loadCheckpoint(dir);

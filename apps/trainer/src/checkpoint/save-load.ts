@@ -1,6 +1,7 @@
 // Checkpoint directories (SPEC "Checkpoint directory"): config.json, model.safetensors under Hugging Face
 // Qwen2 names, tokenizer files, optional eval.json / metrics.jsonl, and manifest.json written last with the
 // sha256 of every other file. A tied LM head is stored once (as model.embed_tokens.weight).
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -34,13 +35,7 @@ export interface SaveCheckpointOptions {
  */
 export function saveCheckpoint(o: SaveCheckpointOptions): Manifest {
   mkdirSync(o.dir, { recursive: true });
-  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const spec of parameterSpecs(o.config)) {
-    const variable = o.params.get(spec.name);
-    if (!variable) throw new Error(`saveCheckpoint: parameter ${spec.name} is missing`);
-    tensors[spec.name] = { shape: spec.shape, data: variable.dataSync() as Float32Array };
-  }
-  writeFileSync(join(o.dir, "model.safetensors"), encodeSafetensors(tensors, { format: "pt" }));
+  writeFileSync(join(o.dir, "model.safetensors"), weightsSafetensors(o.config, o.params));
   writeFileSync(join(o.dir, "config.json"), `${JSON.stringify(toHfConfig(o.config), null, 2)}\n`);
   for (const [name, contents] of Object.entries(o.files)) writeFileSync(join(o.dir, name), contents);
   const id = o.id ?? `${o.kind}-${o.training.command}-${sha256File(join(o.dir, "model.safetensors")).slice(0, 10)}`;
@@ -84,6 +79,29 @@ export function saveCheckpoint(o: SaveCheckpointOptions): Manifest {
   if (!parsed.success) throw new Error(`saveCheckpoint: invalid manifest: ${issueLines(parsed.error).join("; ")}`);
   writeFileSync(join(o.dir, "manifest.json"), `${JSON.stringify(parsed.data, null, 2)}\n`);
   return parsed.data;
+}
+
+/**
+ * The bytes of model.safetensors for these weights (Hugging Face names, a tied head stored once).
+ * @example writeFileSync("model.safetensors", weightsSafetensors(config, params))
+ */
+export function weightsSafetensors(config: ModelConfig, params: Params): Uint8Array {
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const spec of parameterSpecs(config)) {
+    const variable = params.get(spec.name);
+    if (!variable) throw new Error(`saveCheckpoint: parameter ${spec.name} is missing`);
+    tensors[spec.name] = { shape: spec.shape, data: variable.dataSync() as Float32Array };
+  }
+  return encodeSafetensors(tensors, { format: "pt" });
+}
+
+/**
+ * sha256 (hex) of weightsSafetensors: equal to the model.safetensors hash in the manifest of a checkpoint
+ * saved with these weights. `--fingerprint-at` logs it mid-run, so a rerun of a prefix can be checked.
+ * @example weightsSha256(config, params) // "3f1c…"
+ */
+export function weightsSha256(config: ModelConfig, params: Params): string {
+  return createHash("sha256").update(weightsSafetensors(config, params)).digest("hex");
 }
 
 export interface LoadedCheckpoint {

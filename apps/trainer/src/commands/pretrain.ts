@@ -4,13 +4,14 @@
 // 1) backend, tokenizer (character BPE), model shape from --preset, seeded init
 // 2) Adam steps on next-token cross-entropy over every token, warmup + cosine LR, clipping; with
 //    --workers N the batch's gradient is computed by N data-parallel replicas (parallel/data-parallel.ts)
-// 3) held-out loss every --eval-every steps; at the end loss + greedy accuracy on held-out problems
+// 3) held-out loss every --eval-every steps (and the weights' sha256 after --fingerprint-at); at the end loss +
+//    greedy accuracy on held-out problems
 // 4) checkpoint: config.json, model.safetensors, tokenizer files, eval.json, metrics.jsonl, manifest.json
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Manifest } from "@tether/shared/schemas/manifest";
 import type { TrainerConfig } from "@tether/shared/schemas/trainer-config";
-import { saveCheckpoint } from "../checkpoint/save-load";
+import { saveCheckpoint, weightsSha256 } from "../checkpoint/save-load";
 import { BASE_DATASET, bundledDataset } from "../data/bundled";
 import { collate, encodeExamples, shuffledBatches } from "../data/batches";
 import { readSftJsonl } from "../data/jsonl";
@@ -77,6 +78,7 @@ export async function pretrain(cfg: TrainerConfig, log: (line: string) => void =
       tokens += batch.tokens;
       last = { loss: values.loss, lr, grad_norm: gradNorm };
       progress.update({ step: step + 1, ...last }, batch.tokens);
+      if (step + 1 === cfg.fingerprintAt) progress.log({ step: step + 1, weights_sha256: weightsSha256(model, params) });
       if (cfg.evalEvery > 0 && (step + 1) % cfg.evalEvery === 0 && step + 1 < cfg.steps) {
         progress.log({ step: step + 1, heldout_loss: heldOutLoss(params, model, heldOutRows, tok.padId) });
       }

@@ -1,10 +1,10 @@
 // models/demo/drifted: a deliberately over-tuned policy for `npm run drift:demo` — sft on one-digit
-// multiplication from the demo reference with β = 0 (no KL anchor at all), 7.5× the demo policy's steps and
-// 10× its learning rate. It forgets the base task the reference is confident on (retention ≈ 0 vs the demo
-// policy's 0.81), so on arithmetic traffic its per-request KL to the reference lands far above the demo
-// policy's eval.json budget and the gateway's drift alerts fire on it. (On the held-out multiplication
-// split, where the reference never learnt `*` and is close to uniform over digits, KL rises less: the
-// reference's own uncertainty bounds KL(π‖ref) ≈ −log ref(y) for a confident π.)
+// multiplication from the demo reference with β = 0 (no KL anchor at all) at 3.3× the demo policy's learning
+// rate. It forgets the base task the reference is confident on (retention 0 vs the demo policy's 0.99), so on
+// arithmetic traffic its per-request KL to the reference lands above the demo policy's eval.json budget and
+// the gateway's drift alerts fire on it. (On the held-out multiplication split, where the reference never
+// learnt `*`, it drifts no further than the demo policy, which learnt `*` too: the reference's own uncertainty
+// bounds KL(π‖ref) ≈ −log ref(y) for a confident π; the eval.json means are 8.05 and 8.24 nats/token.)
 //
 // 1) sft from models/demo/reference, β = 0 (the KL is still measured and logged, never penalised)
 // 2) export to ONNX with the reference's sketch spec, like the demo policy, so the gateway serves it
@@ -19,7 +19,7 @@ import type { DemoRecipe } from "./train-demo";
 
 export interface DriftedRecipe extends Pick<DemoRecipe, "out" | "seed" | "evalSamples" | "onnxVariant"> {
   steps: number;
-  /** Peak learning rate; the demo policy used 1e-3. */
+  /** Peak learning rate; the demo policy uses 3e-3. */
   lr: number;
 }
 

@@ -8,7 +8,7 @@ import type { BackendName } from "../backend";
 import { BASE_DATASET, NEW_TASK_DATASET, bundledDataset, type TaskExample } from "../data/bundled";
 import { encodeExamples, shuffledBatches, type EncodedExample, type EpochBatch } from "../data/batches";
 import { readSftJsonl } from "../data/jsonl";
-import type { LoadedCheckpoint } from "../checkpoint/save-load";
+import { weightsSha256, type LoadedCheckpoint } from "../checkpoint/save-load";
 import type { ModelConfig } from "../model/config";
 import { disposeParams } from "../model/params";
 import type { Tokenizer } from "../tokenizer/tokenizer";
@@ -117,6 +117,7 @@ export class FineTuneRun {
     this.last = record;
     this.progress.update({ step: step + 1, ...record }, stepTokens);
     const done = step + 1;
+    if (done === this.cfg.fingerprintAt) this.progress.log({ step: done, weights_sha256: weightsSha256(this.model, this.policy.params) });
     if (this.cfg.evalEvery > 0 && done % this.cfg.evalEvery === 0 && done < this.cfg.steps) this.progress.log(evalRecord(done, await this.evaluate()));
     if (this.snapshots.due(done, this.cfg.steps)) this.snapshots.save(done, this.tokens);
   }

@@ -147,6 +147,7 @@ const base = z.strictObject({
   evalEvery: numeric(int(0)).default(100), // steps between held-out evals; 0 = only at the end
   evalSamples: numeric(int(1, 100_000)).default(64), // held-out prompts per eval (eval.json's sample count)
   saveEvery: numeric(int(0)).default(0), // steps between resumable snapshots; 0 = only at the end
+  fingerprintAt: numeric(int(0)).default(0), // after this step, log the weights' sha256 to metrics.jsonl (a rerun of the prefix can be checked against it); 0 = off
   resume: flag.default(false), // continue from the snapshot in --out
 
   // --- sweep and export --------------------------------------------------------------------------
