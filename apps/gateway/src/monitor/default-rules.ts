@@ -41,11 +41,15 @@ export function defaultAlertRules(ev: EvalReport | null, hasSketch: boolean): Al
   if (hasSketch && ev?.sketch) {
     // Per monitored layer: more than 5% of requests score past what only 1% of the approved policy's own
     // held-out requests reached. Not the reference's percentiles themselves: those are uniform on 0–100 only
-    // for traffic like the calibration set (the reference's base corpus). Measured on the demo pair, 100
+    // for traffic like the calibration set (by default the reference's base corpus). Measured on the demo pair
+    // as it was calibrated then (base corpus only; models/demo now calibrates on both tasks), 100
     // held-out prompts each: the reference answering base-corpus prompts scores p50 52, p95 96, 2% above 99
     // (calibrated); the reference itself answering the new task's prompts scores p50 100 (63–100% above 99),
     // so a rule at the reference's p99 fires on healthy traffic whatever the policy does.
-    for (const { layer } of ev.sketch.per_request_percentile) {
+    // A layer whose held-out p99 is already 100 gets no rule: no window statistic can exceed 100, so the rule
+    // could never fire (the healthy policy itself sits at the top of the reference's calibration there).
+    for (const { layer, distribution } of ev.sketch.per_request_percentile) {
+      if ((distribution.quantiles.find((p) => p.q === P_REF / 100)?.value ?? distribution.max) >= 100) continue;
       rules.push({ ...base, name: `sketch-p95-high-layer-${layer}`, metric: "sketch_percentile", layer, statistic: `p${P_WIN}`, threshold: { from: "eval", percentile: P_REF }, severity: "warning" });
     }
   }

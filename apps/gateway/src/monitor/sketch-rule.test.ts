@@ -37,6 +37,12 @@ describe("default sketch rule relative to the approved policy's held-out sketch 
     expect(resolveThreshold(rules[0]!, { ...ref, hasSketch: false })).toBeNull();
   });
 
+  test("no rule for a layer whose held-out p99 is already 100 (no window statistic can exceed it)", () => {
+    const saturated = evalReport.parse({ ...policyEval(), sketch: { per_request_percentile: [{ layer: 1, distribution: dist(79, 99, 99.7) }, { layer: 2, distribution: dist(100, 100, 100) }] } });
+    const names = defaultAlertRules(saturated, true).filter((r) => r.metric === "sketch_percentile").map((r) => r.name);
+    expect(names).toEqual(["sketch-p95-high-layer-1"]);
+  });
+
   test("the healthy policy's own distribution does not fire; one layer past its p99 does", async () => {
     const rules = defaultAlertRules(ev, true).filter((r) => r.metric === "sketch_percentile");
     const [d2, d4] = ev.sketch!.per_request_percentile.map((l) => l.distribution) as [EmpiricalDistribution, EmpiricalDistribution];

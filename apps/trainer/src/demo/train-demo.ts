@@ -9,8 +9,10 @@
 //    corpus; β = 0.5 rather than docs/sweep-tiny's 0.1: at lr 3e-3 (sweep-tiny: 1e-3 for 200 steps, which
 //    reached only 15% multiplication) β = 0.1 let retention dip to 56–90% over the first 750 steps in a trial
 //    run; at β = 0.5 the committed policy keeps 99% of the reference's held-out base accuracy
-// 3) export both to ONNX with sketch outputs; the policy reuses the reference's sketch spec, so the gateway
-//    scores the policy's activations against the reference's calibration statistics
+// 3) export both to ONNX with sketch outputs, sketch.json calibrated on both tasks (DemoRecipe.calibration); the
+//    policy reuses the reference's sketch spec, so the gateway scores the policy's activations against the
+//    reference's calibration statistics, and its eval.json gets the held-out sketch percentiles the default
+//    sketch alert rule reads
 //
 // Same seed, same backend → the same model.safetensors bytes. test/demo-checkpoints.test.ts reruns the first
 // fingerprintAt steps of (1) and (2) and compares the weights' sha256 with the one each run logged there.
@@ -46,6 +48,12 @@ export interface DemoRecipe {
   evalSamples: number;
   /** Graph variant for both checkpoints: pinned (same export on every machine) to the portable one, since fused graphs give wrong logits for left-padded batches in other runners (transformers.js batch generate). */
   onnxVariant: "standard" | "fused";
+  /**
+   * sketch.json's calibration set (export --data) for every demo checkpoint: traffic like what the demo serves,
+   * both tasks. Calibrated on the base corpus alone, the reference itself scores percentile 100 on multiplication
+   * prompts, so eval.json's sketch thresholds saturate at 100 and the default sketch rule could never fire.
+   */
+  calibration: string;
 }
 
 /** The committed demo pair was made with exactly these values. */
@@ -62,6 +70,7 @@ export const DEMO_RECIPE: DemoRecipe = {
   fingerprintAt: 100,
   evalSamples: 100,
   onnxVariant: "standard",
+  calibration: "bundled:arithmetic/train,multiplication/train",
 };
 
 const common = (r: DemoRecipe) => ({ seed: String(r.seed), backend: "wasm", evalSamples: String(r.evalSamples) }) as const;
@@ -103,8 +112,8 @@ export async function trainDemo(r: DemoRecipe, log: (line: string) => void = con
   await sft(policyConfig(r, reference, policy), log);
   // 3) export (reference first: the policy takes its sketch spec from reference/sketch.json)
   const cfg = (raw: TrainerConfigInput & Record<string, unknown>) => parseTrainerConfig(raw);
-  await exportCheckpoint(cfg({ command: "export", input: reference, onnxVariant: r.onnxVariant, ...common(r) }), log);
-  await exportCheckpoint(cfg({ command: "export", input: policy, reference, onnxVariant: r.onnxVariant, ...common(r) }), log);
+  await exportCheckpoint(cfg({ command: "export", input: reference, onnxVariant: r.onnxVariant, data: r.calibration, ...common(r) }), log);
+  await exportCheckpoint(cfg({ command: "export", input: policy, reference, onnxVariant: r.onnxVariant, data: r.calibration, ...common(r) }), log);
   return { reference, policy };
 }
 

@@ -17,7 +17,7 @@ import { exportCheckpoint } from "../commands/export";
 import { sft } from "../commands/sft";
 import type { DemoRecipe } from "./train-demo";
 
-export interface DriftedRecipe extends Pick<DemoRecipe, "out" | "seed" | "evalSamples" | "onnxVariant"> {
+export interface DriftedRecipe extends Pick<DemoRecipe, "out" | "seed" | "evalSamples" | "onnxVariant" | "calibration"> {
   steps: number;
   /** Peak learning rate; the demo policy uses 3e-3. */
   lr: number;
@@ -25,10 +25,10 @@ export interface DriftedRecipe extends Pick<DemoRecipe, "out" | "seed" | "evalSa
 
 /**
  * The committed models/demo/drifted was made with exactly these values (reference: models/demo/reference).
- * out, seed, evalSamples and onnxVariant are DEMO_RECIPE's, written out because train-demo.ts imports this
+ * out, seed, evalSamples, onnxVariant and calibration are DEMO_RECIPE's, written out because train-demo.ts imports this
  * module (a value import back would be read before train-demo.ts has initialised it).
  */
-export const DRIFTED_RECIPE: DriftedRecipe = { out: "models/demo", seed: 1, evalSamples: 100, onnxVariant: "standard", steps: 1500, lr: 1e-2 };
+export const DRIFTED_RECIPE: DriftedRecipe = { out: "models/demo", seed: 1, evalSamples: 100, onnxVariant: "standard", calibration: "bundled:arithmetic/train,multiplication/train", steps: 1500, lr: 1e-2 };
 
 /**
  * Train and export `<out>/drifted` from the existing `<out>/reference`; returns the checkpoint directory.
@@ -43,7 +43,7 @@ export async function trainDrifted(r: DriftedRecipe, log: (line: string) => void
   // 1) β = 0 on the task batch: nothing pulls the policy back towards the reference
   await sft(cfg({ command: "sft", reference, steps: String(r.steps), batch: "32", lr: String(r.lr), beta: "0", klOn: "task", evalEvery: "0", out: drifted, ...common }), log);
   // 2) export with the reference's sketch spec
-  await exportCheckpoint(cfg({ command: "export", input: drifted, reference, onnxVariant: r.onnxVariant, ...common }), log);
+  await exportCheckpoint(cfg({ command: "export", input: drifted, reference, onnxVariant: r.onnxVariant, data: r.calibration, ...common }), log);
   return drifted;
 }
 
