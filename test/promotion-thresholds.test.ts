@@ -93,7 +93,10 @@ describe("monitor thresholds follow the promoted checkpoint", () => {
     const d = await promotionApp(own, { promotion: { kl_budget: 1.0, retention_floor: 0.9 } });
     try {
       const names = () => d.app.context.monitoring.monitor.rules.map((r) => r.name);
-      expect(names().some((n) => n.startsWith("sketch-"))).toBe(false); // the demo eval.json has no sketch section
+      // The demo policy's own eval.json: a rule for each layer whose held-out p99 is below 100 (a percentile past 100 cannot be)
+      const demo = (readJsonFile(join(DEMO_POLICY, "eval.json")).sketch?.per_request_percentile ?? []) as Array<{ layer: number; distribution: Dist }>;
+      const demoRules = demo.filter((l) => l.distribution.quantiles.find((p) => p.q === 0.99)!.value < 100).map((l) => `sketch-p95-high-layer-${l.layer}`);
+      expect(names().filter((n) => n.startsWith("sketch-"))).toEqual(demoRules);
       const reg = await Promise.resolve(d.app.request("/admin/checkpoints", { method: "POST", headers: ADMIN, body: JSON.stringify({ path: withSketch }) }));
       expect(reg.status).toBe(201);
       const id = ((await reg.json()) as { id: string }).id;
