@@ -109,7 +109,7 @@ export async function benchRequestProfile(): Promise<void> {
     const main = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0]!;
     const parts = attribute(JSON.parse(readFileSync(main, "utf8")) as CpuProfile, latencies.length, pool);
     latencies.sort((a, b) => a - b);
-    console.log(`request profile · models/demo, PGlite, 1 ORT thread, ${pool ? "engine pool" : "engines on the main thread"}, ${connections} connection(s), ${JSON.stringify(BODY)} · ${latencies.length} requests in ${RUN_S} s, p50 ${latencies[latencies.length >> 1]!.toFixed(2)} ms · load ${load()}`);
+    console.log(`request profile · models/demo, PGlite ${process.env.TETHER_PGLITE_THREAD === "0" ? "in process (TETHER_PGLITE_THREAD=0)" : "in its worker thread"}, 1 ORT thread, ${pool ? "engine pool" : "engines on the main thread"}, ${connections} connection(s), ${JSON.stringify(BODY)} · ${latencies.length} requests in ${RUN_S} s, p50 ${latencies[latencies.length >> 1]!.toFixed(2)} ms · load ${load()}`);
     console.log("| main thread, per request | ms | share of wall time |\n|---|---:|---:|");
     for (const [part, ms, share] of parts) console.log(`| ${part} | ${ms.toFixed(2)} | ${(100 * share).toFixed(1)}% |`);
   } finally {
