@@ -158,7 +158,7 @@ export async function benchConcurrency(): Promise<void> {
   const seconds = i > 0 ? Number(process.argv[i + 1]) : 6;
   console.log(`concurrency: demo pair, ${JSON.stringify(BODY)}, ${seconds} s per run, ${availableParallelism()} cores, load ${load()}`);
   const servers = {
-    pool: await prepare(`pool: engine.workers unset = ${availableParallelism()} worker threads × 1 ORT thread`, {}, {}),
+    pool: await prepare(`pool: engine.workers unset = ${availableParallelism()} worker threads × 1 ORT thread, PGlite in its worker thread`, {}, {}),
     // `--pglite-peer`: the peer is the same pool with PGlite in process instead of in its worker thread
     peer: process.argv.includes("--pglite-peer")
       ? await prepare("peer: the same pool, PGlite in process (TETHER_PGLITE_THREAD=0)", {}, { TETHER_PGLITE_THREAD: "0" })
