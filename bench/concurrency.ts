@@ -8,7 +8,7 @@
 // data dir, then a restart), read from /proc/<pid>/smaps_rollup, next to a bare `node --import tsx` process and
 // the server on PostgreSQL (no PGlite), so the differences say where the memory goes.
 // Goals (issue #12): throughput at 4 connections ≥ 1.6× that at 1 on 2 cores; /healthz p99 < 20 ms while the
-// pool is saturated; idle RSS < 300 MB. `npm run bench -- concurrency [--seconds 6]`
+// pool is saturated; idle RSS < 300 MB. `npm run bench -- concurrency [--seconds 6] [--pglite-peer]`
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -158,8 +158,11 @@ export async function benchConcurrency(): Promise<void> {
   const seconds = i > 0 ? Number(process.argv[i + 1]) : 6;
   console.log(`concurrency: demo pair, ${JSON.stringify(BODY)}, ${seconds} s per run, ${availableParallelism()} cores, load ${load()}`);
   const servers = {
-    pool: await prepare(`pool: engine.workers unset = ${availableParallelism()} worker threads × 1 ORT thread`, {}, {}),
-    peer: await prepare("peer: engines on the main thread (engine.workers = 0, TETHER_ORT_THREADS=1)", { engine: { workers: 0 } }, { TETHER_ORT_THREADS: "1" }),
+    pool: await prepare(`pool: engine.workers unset = ${availableParallelism()} worker threads × 1 ORT thread, PGlite in its worker thread`, {}, {}),
+    // `--pglite-peer`: the peer is the same pool with PGlite in process instead of in its worker thread
+    peer: process.argv.includes("--pglite-peer")
+      ? await prepare("peer: the same pool, PGlite in process (TETHER_PGLITE_THREAD=0)", {}, { TETHER_PGLITE_THREAD: "0" })
+      : await prepare("peer: engines on the main thread (engine.workers = 0, TETHER_ORT_THREADS=1)", { engine: { workers: 0 } }, { TETHER_ORT_THREADS: "1" }),
   };
   const runs: Record<"pool" | "peer", Run[]> = { pool: [], peer: [] };
   try {

@@ -14,7 +14,9 @@ const BODY = { prompt: "1+1=", max_tokens: 16, temperature: 1 }; // default guar
 // Innermost matching frame wins; order breaks ties within one frame.
 const PARTS: [string, RegExp][] = [
   ["ORT graph run (synchronous, on the main thread)", /onnxruntime-node\/dist\/backend\.js/],
-  ["PGlite (wasm + js, drift log)", /pglite|wasm-function|GenericJSToWasm/],
+  // PGlite's package, its wasm, and (PGlite in a worker thread) the main-thread proxy; not any path with "pglite"
+  // in it (a checkout in a directory named so would put every frame here)
+  ["PGlite (wasm + js, drift log)", /@electric-sql\/pglite|packages\/db\/src\/pglite-thread|wasm-function|GenericJSToWasm/],
   ["drizzle / drift writer", /drizzle|gateway\/src\/store\/|packages\/db\//],
   ["softmax / KL (packages/shared/src/math)", /packages\/shared\/src\/math\//],
   ["sampling (packages/shared/src/sampling)", /packages\/shared\/src\/sampling\//],
@@ -39,7 +41,12 @@ export function attribute(profile: CpuProfile, requests: number, pool = false): 
   };
   // the load window: first to last sample with a decode in progress (with the pool, decodes run in the workers:
   // first to last sample in the gateway's own code)
-  const busy = profile.samples.map((id) => [...stack(id)].some((f) => (pool ? f.url.includes("apps/gateway/src/") : f.functionName === "decodeBatch")));
+  // (start-up — opening PGlite, migrations, loading the engines — runs under server.node.ts and is not load)
+  const busy = profile.samples.map((id) => {
+    const frames = [...stack(id)];
+    if (!pool) return frames.some((f) => f.functionName === "decodeBatch");
+    return frames.some((f) => f.url.includes("apps/gateway/src/")) && !frames.some((f) => f.url.endsWith("apps/gateway/src/server.node.ts"));
+  });
   const first = busy.indexOf(true);
   const last = busy.lastIndexOf(true);
   const totals = new Map<string, number>();
@@ -109,7 +116,7 @@ export async function benchRequestProfile(): Promise<void> {
     const main = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0]!;
     const parts = attribute(JSON.parse(readFileSync(main, "utf8")) as CpuProfile, latencies.length, pool);
     latencies.sort((a, b) => a - b);
-    console.log(`request profile · models/demo, PGlite, 1 ORT thread, ${pool ? "engine pool" : "engines on the main thread"}, ${connections} connection(s), ${JSON.stringify(BODY)} · ${latencies.length} requests in ${RUN_S} s, p50 ${latencies[latencies.length >> 1]!.toFixed(2)} ms · load ${load()}`);
+    console.log(`request profile · models/demo, PGlite ${process.env.TETHER_PGLITE_THREAD === "0" ? "in process (TETHER_PGLITE_THREAD=0)" : "in its worker thread"}, 1 ORT thread, ${pool ? "engine pool" : "engines on the main thread"}, ${connections} connection(s), ${JSON.stringify(BODY)} · ${latencies.length} requests in ${RUN_S} s, p50 ${latencies[latencies.length >> 1]!.toFixed(2)} ms · load ${load()}`);
     console.log("| main thread, per request | ms | share of wall time |\n|---|---:|---:|");
     for (const [part, ms, share] of parts) console.log(`| ${part} | ${ms.toFixed(2)} | ${(100 * share).toFixed(1)}% |`);
   } finally {

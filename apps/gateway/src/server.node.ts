@@ -85,7 +85,9 @@ export async function startGateway(config: GatewayConfig, log: (line: string) =>
   };
   let handle: DbHandle;
   try {
-    handle = await createDb(driftLogTarget(config));
+    // Embedded PGlite runs in its own worker thread (packages/db/src/pglite-thread.ts): its wasm leaves the
+    // serving thread. TETHER_PGLITE_THREAD=0 keeps it in process (the peer of `npm run bench -- concurrency`).
+    handle = await createDb(driftLogTarget(config), { thread: process.env.TETHER_PGLITE_THREAD !== "0" });
   } catch (e) {
     await releaseEngines();
     unlock();

@@ -9,12 +9,21 @@ import postgres, { type Sql } from "postgres";
 import { type Db } from "./db";
 import { acquirePgliteLock } from "./pglite-lock";
 import { initPgliteInChild, PGLITE_CONF } from "./pglite-init";
+import { PgliteThread } from "./pglite-thread";
 import * as schema from "./schema";
 
 export { selectRows, type Db } from "./db";
 
 /** What createDb accepts: nothing (embedded default), a URL or data-dir path, or a client the caller owns. */
 export type DbTarget = string | PGlite | Sql;
+
+export interface CreateDbOptions {
+  /**
+   * Embedded PGlite (a data dir or memory://) in its own worker thread, so its wasm runs off the caller's thread
+   * (the gateway's Node entry sets it); ignored for PostgreSQL and for a caller's instance. Default false.
+   */
+  thread?: boolean;
+}
 
 export interface DbHandle {
   db: Db;
@@ -53,12 +62,13 @@ export function defaultDataDir(env: Record<string, string | undefined> = process
  * const handle = await createDb(process.env.DATABASE_URL);
  * try { await handle.db.select().from(requests).limit(10); } finally { await handle.close(); }
  */
-export async function createDb(target?: DbTarget): Promise<DbHandle> {
-  if (target === undefined) return openPglite(defaultDataDir());
+export async function createDb(target?: DbTarget, options: CreateDbOptions = {}): Promise<DbHandle> {
+  const thread = options.thread === true;
+  if (target === undefined) return openPglite(defaultDataDir(), thread);
   if (typeof target === "string") {
     if (/^postgres(ql)?:\/\//i.test(target)) return openPostgres(target);
-    if (/^memory:\/\/$/i.test(target)) return openPglite(undefined);
-    if (/^file:\/\//i.test(target)) return openPglite(fileURLToPath(target));
+    if (/^memory:\/\/$/i.test(target)) return openPglite(undefined, thread);
+    if (/^file:\/\//i.test(target)) return openPglite(fileURLToPath(target), thread);
     const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(target);
     if (scheme) {
       throw new RangeError(
@@ -66,7 +76,7 @@ export async function createDb(target?: DbTarget): Promise<DbHandle> {
       );
     }
     if (target.trim() === "") throw new RangeError("createDb: target must not be an empty string");
-    return openPglite(resolve(target));
+    return openPglite(resolve(target), thread);
   }
   if (target instanceof PGlite) return wrapPglite(target, "PGlite (caller's instance)", false);
   if (typeof target === "function" && typeof target.end === "function") {
@@ -75,14 +85,16 @@ export async function createDb(target?: DbTarget): Promise<DbHandle> {
   throw new TypeError("createDb: target must be undefined, a string, a PGlite instance or a postgres.js client");
 }
 
-async function openPglite(dataDir: string | undefined): Promise<DbHandle> {
-  if (dataDir === undefined) return wrapPglite(await PGlite.create("memory://", { postgresqlconf: PGLITE_CONF }), "PGlite (in memory)", true);
+async function openPglite(dataDir: string | undefined, thread: boolean): Promise<DbHandle> {
+  const open = async (dir: string | undefined) =>
+    thread ? ((await PgliteThread.start(dir, PGLITE_CONF)) as unknown as PGlite) : PGlite.create(dir ?? "memory://", { postgresqlconf: PGLITE_CONF });
+  if (dataDir === undefined) return wrapPglite(await open(undefined), "PGlite (in memory)", true);
   mkdirSync(dataDir, { recursive: true });
   // PGlite has no lock of its own: a second process would open the same files and corrupt them.
   const release = acquirePgliteLock(dataDir);
   try {
     await initPgliteInChild(dataDir); // if that failed, PGlite.create runs initdb here (more memory, same result)
-    const client = await PGlite.create(dataDir, { postgresqlconf: PGLITE_CONF });
+    const client = await open(dataDir);
     const handle = wrapPglite(client, `PGlite ${dataDir}`, true);
     return { ...handle, close: once(() => handle.close().finally(release)) };
   } catch (e) {
