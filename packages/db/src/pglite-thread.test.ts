@@ -9,7 +9,7 @@ import { PGlite, types } from "@electric-sql/pglite";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDb, selectRows, type DbHandle } from "./create-db";
-import { makeRequest, makeSamples } from "./db-suite-data";
+import { makeRequest, makeSamples } from "../../../test/support/db-suite-data";
 import { migrate } from "./migrate";
 import { DbWorkerCrashedError, type PgliteThread } from "./pglite-thread";
 import { driftSamples, requests } from "./schema";

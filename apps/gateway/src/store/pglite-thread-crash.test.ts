@@ -10,7 +10,7 @@ import { migrate } from "@tether/db/migrate";
 import { insertDriftBatch } from "@tether/db/writes";
 import { BatchedDriftWriter } from "./batched-writer";
 import type { DriftLogEntry } from "./drift-store";
-import { collectWarnings, driftLogCounts, makeEntry, tempDir } from "./test-helpers";
+import { collectWarnings, driftLogCounts, makeEntry, tempDir } from "../../../../test/support/drift-log-helpers";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CLIENTS = 4;
