@@ -48,7 +48,7 @@ function stable(text: string): unknown {
 
 const REQUESTS: object[] = [
   { prompt: "1+1=", max_tokens: 12, seed: 1, logprobs: 3 }, // guarded, k = 4 (demo default)
-  { prompt: "12+7=", max_tokens: 16, seed: 2, temperature: 1.3, n: 3, drift_guard: { candidates: 3, max_rounds: 2, max_kl: 0.05, fallback: "least_kl" } },
+  { prompt: "47*6=", max_tokens: 16, seed: 2, temperature: 1.3, n: 3, drift_guard: { candidates: 3, max_rounds: 2, max_kl: 0.05, fallback: "least_kl" } }, // the reference never learnt `*`: every candidate is over max_kl
   { prompt: "3+4=", max_tokens: 16, seed: 3, temperature: 1.5, drift_guard: { max_kl: 0.0001, max_rounds: 2, fallback: "reference" } }, // the reference answers
   { prompt: "5+5=", max_tokens: 8, seed: 4, temperature: 0, echo: true, logprobs: 2 },
   { prompt: ["2+2=", "9+1="], max_tokens: 10, seed: 5, n: 2, temperature: 0.9 },
