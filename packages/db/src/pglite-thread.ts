@@ -4,7 +4,8 @@
 // query (params, rowMode, parsers), exec, transaction (its queries run in the worker's open transaction), listen,
 // close. A worker that dies fails what it had in flight with DbWorkerCrashedError (SQLSTATE 08006, retried by
 // the drift writer like a lost connection) and is restarted on the next call; the process stays up.
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startModuleWorker } from "./module-worker";
 import type { QueryOptions, Results } from "@electric-sql/pglite";
 import { errorFromData, type FromDbWorker, type ToDbWorker } from "./pglite-thread-protocol";
 
@@ -18,21 +19,8 @@ export class DbWorkerCrashedError extends Error {
   readonly code = "08006";
 }
 
-// The parent's tsx loader flags do not work inside a worker: register tsx there when this file is TypeScript.
-const BOOTSTRAP = `const { workerData } = require("node:worker_threads");
-(async () => { if (workerData.tsx) (await import(workerData.tsx)).register(); await import(workerData.entry); })();`;
-
 function spawnWorker(dataDir: string | undefined, conf: string[]): Worker {
-  const ts = import.meta.url.endsWith(".ts");
-  const entry = new URL(ts ? "./pglite-thread-worker.ts" : "./pglite-thread-worker.js", import.meta.url).href;
-  const execArgv: string[] = [];
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const a = process.execArgv[i]!;
-    if (/^--(import|loader|require)$/.test(a) && /tsx/.test(process.execArgv[i + 1] ?? "")) i++;
-    else if (!/^--(import|loader|require)=.*tsx/.test(a)) execArgv.push(a);
-  }
-  const tsx = ts ? import.meta.resolve("tsx/esm/api") : null;
-  return new Worker(BOOTSTRAP, { eval: true, execArgv, workerData: { dataDir: dataDir ?? null, conf, entry, tsx } });
+  return startModuleWorker(import.meta.url, "./pglite-thread-worker", { dataDir: dataDir ?? null, conf });
 }
 
 /** Applies the caller's parsers on this thread to the values the worker left as text (PGlite's rule: not to nulls). */

@@ -1,6 +1,7 @@
 // One worker thread of the engine pool as the main thread sees it: its Worker, what it has loaded, the calls
-// waiting for its answers, and how it is started (the tsx bootstrap). engine/pool-node.ts owns the threads.
-import { Worker } from "node:worker_threads";
+// waiting for its answers, and how it is started (@tether/db/module-worker, the tsx bootstrap shared with the PGlite thread). engine/pool-node.ts owns the threads.
+import type { Worker } from "node:worker_threads";
+import { startModuleWorker } from "@tether/db/module-worker";
 import { HttpError } from "../http/errors";
 import type { OnnxWeights } from "./checkpoint";
 import type { FromWorker, ToWorker } from "./pool-protocol";
@@ -54,27 +55,7 @@ export class Thread {
   }
 }
 
-// The worker entry next to this file: pool-worker.ts (run through tsx, as `npm start` and the tests run the
-// gateway), or pool-worker.js when compiled. Node 20 does not apply a parent's `--import tsx` hooks inside a
-// worker, so a two-line bootstrap registers tsx there first (`import.meta.resolve` finds it from this file).
-export const BOOTSTRAP = `const { workerData } = require("node:worker_threads");
-(async () => { if (workerData.tsx) (await import(workerData.tsx)).register(); await import(workerData.entry); })();`;
-
-export function workerEntry(): { entry: string; tsx: string | null; execArgv: string[] } {
-  const ts = import.meta.url.endsWith(".ts");
-  const entry = new URL(ts ? "./pool-worker.ts" : "./pool-worker.js", import.meta.url).href;
-  // the parent's loader flags (--import tsx) do not work in a worker: drop them, keep the rest (--cpu-prof, …)
-  const execArgv: string[] = [];
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const a = process.execArgv[i]!;
-    if (/^--(import|loader|require)$/.test(a) && /tsx/.test(process.execArgv[i + 1] ?? "")) i++;
-    else if (!/^--(import|loader|require)=.*tsx/.test(a)) execArgv.push(a);
-  }
-  return { entry, tsx: ts ? import.meta.resolve("tsx/esm/api") : null, execArgv };
-}
-
 /** Starts a worker thread running pool-worker.ts with `intraOpNumThreads` per ORT session. */
 export function startWorker(intraOpNumThreads: number): Worker {
-  const { entry, tsx, execArgv } = workerEntry();
-  return new Worker(BOOTSTRAP, { eval: true, execArgv, workerData: { intraOpNumThreads, entry, tsx } });
+  return startModuleWorker(import.meta.url, "./pool-worker", { intraOpNumThreads });
 }
