@@ -1,7 +1,7 @@
 // API keys in the `api_keys` table on /v1/* (fake engines, PGlite in memory): with no key anywhere /v1/* is
 // open; once a key is issued it is required; an issued key and a config key both pass; a wrong, revoked or
 // expired key is 401 in OpenAI's shape (the official client's APIError); the gateway's logs never contain a
-// key; revoking the last key does not reopen the gateway.
+// key; revoking the last key does not reopen the gateway; a table that cannot be read at start closes it (503).
 import OpenAI from "openai";
 import { createDb, migrate, type DbHandle } from "@tether/db";
 import { loadGatewayConfig } from "@tether/shared/schemas/gateway-config";
@@ -82,5 +82,38 @@ describe("API keys issued into the database", () => {
     expect(new Set(access.map((r) => r.api_key))).toEqual(new Set([undefined, "alice", "bob", "config"])); // names only
     expect(logged.length).toBeGreaterThan(0); // access lines were written (log_content: bodies included)…
     for (const secret of [alice, bob, CONFIG_KEY]) expect(logged.join("\n")).not.toContain(secret); // …without a key
+  }, 60_000);
+
+  it("fails closed while the table has never been read: 503 api_keys_unavailable, config keys still pass, then it recovers", async () => {
+    const broken = await createDb("memory://");
+    try {
+      await migrate(broken);
+      await broken.db.execute("alter table api_keys rename to api_keys_away");
+      const app = createApp({
+        policy: new FakeEngine({ id: "fake-policy", seed: 7, drift: 0.3 }),
+        reference: new FakeEngine({ id: "fake-reference", seed: 7 }),
+        store: new MemoryDriftStore(),
+        db: broken.db,
+        clock,
+        config: loadGatewayConfig({ drift_guard: { max_kl: 0.05 }, api_keys: [CONFIG_KEY], promotion: { sync_interval_ms: REFRESH_MS } }, {}),
+        log: () => {},
+        logError: (message, error) => void logged.push(`${message} ${String(error)}`),
+        logLine: () => {},
+      });
+      const down = await app.request("/v1/models");
+      expect(down.status).toBe(503);
+      expect(((await down.json()) as { error: { code: string } }).error.code).toBe("api_keys_unavailable");
+      await expect(complete(app, "tether_key_not-a-real-one")).rejects.toMatchObject({ status: 503, code: "api_keys_unavailable" });
+      expect((await complete(app, CONFIG_KEY)).choices).toHaveLength(1);
+
+      await broken.db.execute("alter table api_keys_away rename to api_keys");
+      const carol = await createApiKey(broken.db, "carol");
+      await expect(complete(app, carol)).rejects.toMatchObject({ status: 503 }); // retried at most once a second
+      clock.t += 1000;
+      expect((await complete(app, carol)).choices).toHaveLength(1);
+      expect((await app.request("/v1/models")).status).toBe(401); // keys exist: no key, no entry
+    } finally {
+      await broken.close();
+    }
   }, 60_000);
 });

@@ -4,12 +4,21 @@
 // `refreshMs` starts a re-read in the background and is answered from the copy it has. So a request never
 // waits on the database, a revocation made by another process (the CLI) takes effect within about refreshMs,
 // and a database outage keeps the last copy (the drift log spills to disk then; /v1/* keeps answering).
+// Until the table has been read once, nothing is known about it: requests wait for the read and, when it fails,
+// get 503 (fail closed: an empty copy would open /v1/* to everyone); the read is retried every RETRY_MS.
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "@tether/db/create-db";
 import { apiKeys, type ApiKey } from "@tether/db/schema";
 import { newSecret, sha256Hex } from "./named-tokens";
 
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** How often a table that was never read is tried again (at most; requests in between get 503 at once). */
+const RETRY_MS = 1000;
+
+/** The table has never been read: the keys in it are unknown, so no request can be let through on them. */
+export class ApiKeysUnavailableError extends Error {
+  override readonly name = "ApiKeysUnavailableError";
+}
 
 /** What the table says about a presented key. */
 export type StoredKeyVerdict = { state: "valid"; name: string } | { state: "revoked" } | { state: "expired"; at: Date } | { state: "unknown" };
@@ -50,7 +59,8 @@ export async function listApiKeys(db: Db): Promise<Array<Omit<ApiKey, "sha256">>
  */
 export class StoredApiKeys {
   private rows = new Map<string, { name: string; revokedAt: Date | null; expiresAt: Date | null }>();
-  private loadedAt = Number.NEGATIVE_INFINITY;
+  private loadedAt = Number.NEGATIVE_INFINITY; // last read attempt that settled
+  private readAt = Number.NEGATIVE_INFINITY; // last successful read
   private loading: Promise<void> | null = null;
   private lastError: string | null = null;
 
@@ -76,27 +86,36 @@ export class StoredApiKeys {
     return { state: "valid", name: row.name };
   }
 
-  /** Re-reads the table when the copy is older than refreshMs (waiting only for the first read); a failure keeps the last copy. */
+  /**
+   * Re-reads the table when the copy is older than refreshMs; a failure keeps the last copy. Before the first
+   * successful read, waits for the read and throws ApiKeysUnavailableError when it fails.
+   */
   private async fresh(): Promise<void> {
-    if (this.now() - this.loadedAt < this.refreshMs) return;
-    const first = this.loadedAt === Number.NEGATIVE_INFINITY;
+    const read = this.readAt !== Number.NEGATIVE_INFINITY;
+    if (this.now() - this.loadedAt < (read ? this.refreshMs : RETRY_MS)) {
+      if (!read) throw new ApiKeysUnavailableError(`the api_keys table cannot be read (${this.lastError ?? "database unreachable"}); retrying`);
+      return;
+    }
     this.loading ??= this.db
       .select({ name: apiKeys.name, sha256: apiKeys.sha256, revokedAt: apiKeys.revokedAt, expiresAt: apiKeys.expiresAt })
       .from(apiKeys)
       .then(
         (rows) => {
           this.rows = new Map(rows.map((r) => [r.sha256, { name: r.name, revokedAt: r.revokedAt, expiresAt: r.expiresAt }]));
-          this.loadedAt = this.now();
+          this.loadedAt = this.readAt = this.now();
           this.lastError = null;
         },
         (e: unknown) => {
           const message = (e as Error).message;
           if (message !== this.lastError) this.logError("tether: reading the api_keys table (keeping the last copy)", e);
           this.lastError = message;
-          this.loadedAt = this.now(); // retry after refreshMs, not on every request of an outage
+          this.loadedAt = this.now(); // retry after refreshMs (RETRY_MS before the first read), not on every request of an outage
         },
       )
       .finally(() => (this.loading = null));
-    if (first) await this.loading;
+    if (!read) {
+      await this.loading;
+      if (this.readAt === Number.NEGATIVE_INFINITY) throw new ApiKeysUnavailableError(`the api_keys table cannot be read (${this.lastError}); retrying`);
+    }
   }
 }

@@ -5,7 +5,7 @@
 // constant time); neither a key nor its digest is ever logged.
 import type { MiddlewareHandler } from "hono";
 import { constantTimeEqual } from "../admin/auth";
-import { StoredApiKeys } from "../admin/api-keys";
+import { ApiKeysUnavailableError, StoredApiKeys } from "../admin/api-keys";
 import { sha256Hex } from "../admin/named-tokens";
 import type { GatewayContext } from "../context";
 import { HttpError } from "../http/errors";
@@ -22,6 +22,12 @@ function hexBytes(hex: string): Uint8Array {
 
 const invalid = (message: string) => HttpError.of(401, message, null, "invalid_api_key");
 
+/** The table was never read (database down since start): 503, never an open gateway. */
+const unavailable = (e: unknown): never => {
+  if (e instanceof ApiKeysUnavailableError) throw HttpError.of(503, `API keys cannot be checked: ${e.message}`, null, "api_keys_unavailable");
+  throw e;
+};
+
 /**
  * Installed when config lists keys or the app has a database (whose table may hold keys); with neither
  * kind of key, /v1/* stays open.
@@ -32,20 +38,22 @@ export function requireApiKey(ctx: GatewayContext): MiddlewareHandler<AppEnv> {
   const stored = ctx.db ? new StoredApiKeys(ctx.db, ctx.config.promotion.sync_interval_ms, () => ctx.clock.now(), ctx.logError) : null;
   return async (c, next) => {
     const configured = await digests;
-    const inTable = stored !== null && (await stored.any());
-    if (configured.length === 0 && !inTable) return next();
     const header = c.req.header("authorization");
     const match = header === undefined ? null : /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    if (!match) throw invalid("missing API key: send `Authorization: Bearer <key>` (this gateway has API keys configured)");
-    const hex = await sha256Hex(match[1]!); // always hashed: presenting a digest is not a key
-    const presented = hexBytes(hex);
-    let ok = false;
-    for (const d of configured) ok = constantTimeEqual(d, presented) || ok; // no early exit
-    if (ok) {
-      c.set("apiKeyName", "config");
-      return next();
+    const hex = match ? await sha256Hex(match[1]!) : null; // always hashed: presenting a digest is not a key
+    if (hex !== null && configured.length > 0) {
+      const presented = hexBytes(hex);
+      let ok = false;
+      for (const d of configured) ok = constantTimeEqual(d, presented) || ok; // no early exit
+      if (ok) {
+        c.set("apiKeyName", "config");
+        return next(); // config keys work whatever state the table is in
+      }
     }
-    const verdict = inTable ? await stored.check(hex) : { state: "unknown" as const };
+    const inTable = stored !== null && (await stored.any().catch(unavailable));
+    if (configured.length === 0 && !inTable) return next();
+    if (hex === null) throw invalid("missing API key: send `Authorization: Bearer <key>` (this gateway has API keys configured)");
+    const verdict = inTable ? await stored.check(hex).catch(unavailable) : { state: "unknown" as const };
     if (verdict.state === "revoked") throw invalid("this API key has been revoked");
     if (verdict.state === "expired") throw invalid(`this API key expired at ${verdict.at.toISOString()}`);
     if (verdict.state !== "valid") throw invalid("incorrect API key provided");
