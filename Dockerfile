@@ -26,8 +26,11 @@ COPY packages/shared/src packages/shared/src
 COPY packages/db/src packages/db/src
 COPY packages/checkpoint/src packages/checkpoint/src
 COPY apps/gateway/src apps/gateway/src
+COPY apps/gateway/scripts apps/gateway/scripts
 COPY migrations migrations
 COPY models/demo models/demo
+# the bundle `npm start` runs (its prestart step): plain JavaScript, no tsx loader in any of its threads
+RUN node apps/gateway/scripts/build.mjs
 RUN mkdir -p /data && chown node:node /data
 USER node
 ENV HOST=0.0.0.0 PORT=8787 TETHER_DATA_DIR=/data
@@ -39,7 +42,7 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
 # requests and flushes the drift log (`npm start` would exit at once and orphan the server; tsx's CLI
 # SIGKILLs a child that does not exit within 30 ms). `docker stop -t 330` covers limits.request_timeout_s.
 STOPSIGNAL SIGTERM
-CMD ["node", "--import", "tsx", "apps/gateway/src/server.node.ts"]
+CMD ["node", "apps/gateway/dist/node/server.node.js"]
 
 # ---------------------------------------------------------------------------------------------------------
 # trainer: tfjs-node-gpu 4.22 downloads libtensorflow 2.9.1 (built with CUDA 11.2 / cuDNN 8.1). CUDA 11.8 +

@@ -1,64 +1,23 @@
-// A real server under load: `npm start`'s entry (node --import tsx apps/gateway/src/server.node.ts) on the demo
+// A real server under load: what `npm start` runs (apps/gateway/dist/node/server.node.js, bench/server-process.ts) on the demo
 // pair with PGlite in a temp data dir, driven by autocannon (in this process) at 1, 2, 4 and 16 connections, each
 // posting the default guarded completion. Two servers started side by side: the engine pool (engine.workers unset
 // = the cores) and the named peer, the same server with engine.workers = 0 (engines on the main thread, as before
 // issue #12), driven in turn (ABBA: the machine's load drifts, each pair of runs shares it). Printed per run:
 // req/s, latency p50/p99, status counts (only 200 and 429 are allowed), and /healthz p50/p99 sampled by a separate
 // process during the 16-connection runs. Also the idle RSS of each right after it listens (first start on a new
-// data dir, then a restart), read from /proc/<pid>/smaps_rollup, next to a bare `node --import tsx` process and
-// the server on PostgreSQL (no PGlite), so the differences say where the memory goes.
+// data dir, then a restart), read from /proc/<pid>/smaps_rollup; `npm run bench -- idle-rss` breaks it down.
 // Goals (issue #12): throughput at 4 connections ≥ 1.6× that at 1 on 2 cores; /healthz p99 < 20 ms while the
 // pool is saturated; idle RSS < 300 MB. `npm run bench -- concurrency [--seconds 6] [--pglite-peer]`
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { buildBundle, memory, mib, startServer, type ServerProcess as Server } from "./server-process";
 
 const BODY = { prompt: "1+1=", max_tokens: 16, temperature: 1 }; // default guard: k = 4 candidates
 const CONNECTIONS = [1, 2, 4, 16];
 const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
-
-interface Server {
-  url: string;
-  model: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** Starts the server; resolves at its "serving … on http://…" line. */
-async function startServer(dir: string, config: object, env: Record<string, string> = {}): Promise<Server> {
-  writeFileSync(join(dir, "config.json"), JSON.stringify(config));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "apps/gateway/src/server.node.ts"], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", TETHER_DATA_DIR: join(dir, "data"), TETHER_CONFIG: join(dir, "config.json"), DATABASE_URL: "", ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const [url, model] = await new Promise<[string, string]>((resolve, reject) => {
-    let log = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /serving (\S+) on (http:\/\/\S+)/.exec(log);
-      if (m) resolve([m[2]!, m[1]!]);
-    });
-    child.on("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${log}`)));
-  });
-  child.stderr!.resume();
-  const stop = () =>
-    new Promise<void>((done) => {
-      child.once("exit", () => done());
-      child.kill("SIGTERM");
-    });
-  return { url, model, pid: child.pid!, stop };
-}
-
-/** Rss, Pss and anonymous memory of a process in MiB (/proc/<pid>/smaps_rollup). */
-function memory(pid: number): { rss: number; pss: number; anon: number } {
-  const text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
-  return { rss: kb("Rss") / 1024, pss: kb("Pss") / 1024, anon: kb("Anonymous") / 1024 };
-}
-
-const mib = (m: { rss: number; pss: number; anon: number }) => `RSS ${m.rss.toFixed(0)} MiB (anonymous ${m.anon.toFixed(0)}, PSS ${m.pss.toFixed(0)})`;
 
 // Sequential GET /healthz from a child process of its own (autocannon keeps this one's event loop busy).
 const SAMPLER = `
@@ -132,30 +91,10 @@ function line(name: string, run: Run): string {
   return `  ${name} ${String(run.connections).padStart(2)} conn: ${run.rps.toFixed(1).padStart(6)} req/s  p50 ${String(run.p50).padStart(3)} ms  p99 ${String(run.p99).padStart(4)} ms  ${JSON.stringify(run.statuses)}${bad.length ? " NOT ALLOWED" : ""}${h}   load ${load()}`;
 }
 
-/** Idle RSS of a bare `node --import tsx` and of the pool server on PostgreSQL (no PGlite in the process). */
-async function memoryPeers(): Promise<void> {
-  const bare = spawn(process.execPath, ["--import", "tsx", "-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
-  await new Promise((r) => setTimeout(r, 3000));
-  console.log(`  bare node --import tsx: ${mib(memory(bare.pid!))}`);
-  bare.kill();
-  const url = process.env.BENCH_DATABASE_URL;
-  if (!url) return console.log("  (set BENCH_DATABASE_URL to a scratch PostgreSQL database to also measure the server without PGlite)");
-  const dir = mkdtempSync(join(tmpdir(), "tether-concurrency-"));
-  try {
-    for (const workers of [0, 1, 2]) {
-      const server = await startServer(dir, { engine: { workers } }, { DATABASE_URL: url });
-      await new Promise((r) => setTimeout(r, 2000));
-      console.log(`  server on PostgreSQL (no PGlite), engine.workers = ${workers}: ${mib(memory(server.pid))}`);
-      await server.stop();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 export async function benchConcurrency(): Promise<void> {
   const i = process.argv.indexOf("--seconds");
   const seconds = i > 0 ? Number(process.argv[i + 1]) : 6;
+  buildBundle();
   console.log(`concurrency: demo pair, ${JSON.stringify(BODY)}, ${seconds} s per run, ${availableParallelism()} cores, load ${load()}`);
   const servers = {
     pool: await prepare(`pool: engine.workers unset = ${availableParallelism()} worker threads × 1 ORT thread, PGlite in its worker thread`, {}, {}),
@@ -182,8 +121,6 @@ export async function benchConcurrency(): Promise<void> {
       rmSync(s.dir, { recursive: true, force: true });
     }
   }
-  console.log("\nidle memory peers:");
-  await memoryPeers();
   const rps = (name: "pool" | "peer", c: number) => mean(runs[name].filter((r) => r.connections === c).map((r) => r.rps));
   const h99 = (name: "pool" | "peer") => quantile(runs[name].filter((r) => r.healthz).flatMap((r) => r.healthz!), 0.99);
   const bad = [...runs.pool, ...runs.peer].flatMap((r) => Object.keys(r.statuses)).filter((s) => s !== "200" && s !== "429");

@@ -6,6 +6,7 @@ import { benchDecodePeer } from "./decode-peer";
 import { benchDecodeProfile } from "./decode-profile";
 import { benchGateway } from "./gateway-overhead";
 import { benchGuard } from "./guard-overhead";
+import { benchIdleRss } from "./idle-rss";
 import { benchInt8Forms } from "./int8-forms";
 import { benchRequestProfile } from "./request-profile";
 import { benchMonitor } from "./monitor";
@@ -33,6 +34,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   "worker-decode": () => benchWorkerDecode(),
   "worker-limits": () => benchWorkerLimits(),
   concurrency: () => benchConcurrency(),
+  "idle-rss": () => benchIdleRss(),
 };
 
 const args = process.argv.slice(2);

@@ -1,7 +1,7 @@
 // The Dockerfile without a Docker engine: every path a COPY names exists and survives .dockerignore, which
 // keeps node_modules, .tether, .git and training outputs out of the context; then the gateway stage is
-// replayed outside Docker — its COPYs into a temp dir, its `npm` RUN lines as written (the production install
-// of the gateway workspace only), its CMD started with the stage's ENV, its HEALTHCHECK command run against
+// replayed outside Docker — its COPYs into a temp dir, its `npm` and `node` RUN lines as written (the production install
+// of the gateway workspace only, the build of `npm start`'s bundle), its CMD started with the stage's ENV, its HEALTHCHECK command run against
 // it, and SIGTERM answered by a drain and exit 0. The installed tree holds no TensorFlow.js.
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -122,7 +122,7 @@ describe("the gateway stage, replayed outside Docker", () => {
           cpSync(join(REPO, source), dest, { recursive: true, filter: (from) => !ignored(relative(REPO, from) || ".") });
         }
       } else if (op === "RUN") {
-        if (!args.startsWith("npm ")) {
+        if (!/^(npm|node) /.test(args)) {
           expect(args, "a RUN step the test cannot replay").toBe("mkdir -p /data && chown node:node /data"); // the volume's owner
           continue;
         }

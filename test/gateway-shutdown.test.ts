@@ -15,13 +15,14 @@
 //
 // Two launchers, one process at a time:
 //   1) `node --import tsx server.node.ts`: the signal reaches the server process itself — the server's contract;
-//   2) package.json's `start` command as npm would exec it (npm itself is left out: signalled, `npm start` exits
+//   2) package.json's `prestart` then `start` command as npm would exec them (the bundle that
+//      apps/gateway/scripts/build.mjs makes; npm itself is left out: signalled, `npm start` exits
 //      at once and its `sh -c` child dies without passing the signal on, orphaning the server). With
 //      `"start": "tsx apps/gateway/src/server.node.ts"` that is the tsx CLI, a parent process that relays SIGTERM
 //      to the server in a child process and SIGKILLs that child unless the child acknowledges over IPC within
 //      30 ms (tsx 4.23 dist/cli.mjs relaySignalToChild). A server busy decoding often cannot answer that fast; then
 //      the drain never happens (exit 143, in-flight requests cut, the drift log's memory buffer lost).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
@@ -65,10 +66,10 @@ function postOnNewConnection(url: string, body: object): Promise<string> {
   });
 }
 
-/** package.json scripts.start as argv (a plain command line: no quotes, no shell operators). */
-function startCommand(): string[] {
+/** package.json's script `name` as argv (a plain command line: no quotes, no shell operators). */
+function scriptCommand(name: "prestart" | "start"): string[] {
   const { scripts } = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> };
-  return scripts.start!.trim().split(/\s+/);
+  return scripts[name]!.trim().split(/\s+/);
 }
 
 /** What npm would run for a command name: node itself, or a binary from node_modules/.bin. */
@@ -195,7 +196,10 @@ describe("gateway process: SIGTERM mid-load", () => {
   }, 60_000);
 
   it("package.json's `start` command (what `npm start` runs, without npm in between): the same drain", async () => {
-    const [command, ...argv] = startCommand();
+    const [build, ...buildArgv] = scriptCommand("prestart"); // npm runs it before start: the bundle start runs
+    const built = spawnSync(resolveBin(build!), buildArgv, { cwd: REPO, encoding: "utf8" });
+    expect(built.status, built.stderr).toBe(0);
+    const [command, ...argv] = scriptCommand("start");
     await expectGracefulDrain(await shutdownUnderLoad(`start script: ${[command, ...argv].join(" ")}`, resolveBin(command!), argv));
   }, 60_000);
 });

@@ -33,6 +33,7 @@ import { RegistryStore } from "./serving/registry-store";
 import { startReplicaSync } from "./serving/replica-sync";
 import { withId } from "./serving/served-policy";
 import { availableParallelism } from "node:os";
+import { setFlagsFromString } from "node:v8";
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
 import { startMonitoring } from "./monitor/monitoring";
@@ -211,6 +212,8 @@ async function main(): Promise<number> {
     for (const line of e instanceof ConfigError ? e.problems : [(e as Error).message]) console.error(`tether: ${line}`);
     return 2;
   }
+  // Before PGlite compiles its wasm (in startGateway); nothing else in this process runs wasm.
+  if (config.database_url === undefined && config.pglite_wasm === "baseline") setFlagsFromString("--liftoff-only");
   // Signal handlers go in before startGateway: it prints "serving … on" once it listens, and a SIGTERM sent
   // right after that line must drain, not meet Node's default handler. A signal during startup waits for it.
   let stopping = false;

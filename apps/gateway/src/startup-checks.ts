@@ -3,7 +3,8 @@
 // engines), the port in use, the data dir not writable, a checkpoint dir missing, the database unreachable.
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { repoFile } from "@tether/db/repo-file";
 import { GATEWAY_ENV, type GatewayConfig } from "@tether/shared/schemas/gateway-config";
 
 /** `ENV_NAME (config key)` for a config key that has an environment variable, else the key. */
@@ -40,7 +41,7 @@ export function satisfiesRange(version: string, range: string): boolean {
 
 /** null, or the one line saying that this Node is outside package.json's engines.node. */
 export function nodeVersionProblem(version = process.versions.node): string | null {
-  const pkg = fileURLToPath(new URL("../../../package.json", import.meta.url));
+  const pkg = join(dirname(repoFile("migrations", import.meta.url)), "package.json"); // the root package.json (apps/gateway has its own)
   const range = (JSON.parse(readFileSync(pkg, "utf8")) as { engines?: { node?: string } }).engines?.node;
   if (range === undefined || satisfiesRange(version, range)) return null;
   return `Node ${version} is not supported: package.json engines.node is "${range}" (install Node 20 LTS, e.g. \`nvm install 20\`)`;

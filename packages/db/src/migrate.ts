@@ -1,5 +1,5 @@
 // Applies the committed drizzle-kit migrations (repo-root migrations/) with the drizzle migrator that matches the handle's driver.
-import { fileURLToPath } from "node:url";
+import { dirname } from "node:path";
 import { sql } from "drizzle-orm";
 import { readMigrationFiles, type MigrationConfig } from "drizzle-orm/migrator";
 import type { PgliteDatabase } from "drizzle-orm/pglite";
@@ -8,10 +8,11 @@ import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import type { Sql } from "postgres";
 import { selectRows, type DbHandle } from "./create-db";
+import { repoFile } from "./repo-file";
 import type * as schema from "./schema";
 
-/** Absolute path of the migrations folder, found from this file (not the working directory). */
-export const migrationsFolder = fileURLToPath(new URL("../../../migrations", import.meta.url));
+/** Absolute path of the migrations folder, found from this module (not the working directory): from the sources or the bundle. */
+export const migrationsFolder = dirname(dirname(repoFile("migrations/meta/_journal.json", import.meta.url)));
 
 // Arbitrary constant for pg_advisory_lock: serialises migrate() across processes (gateway replicas,
 // parallel test files) on one PostgreSQL; drizzle's migrator alone would let two of them apply the same file.

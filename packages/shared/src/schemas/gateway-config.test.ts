@@ -62,6 +62,12 @@ describe("loadGatewayConfig", () => {
     expect(c.drift_guard.max_kl).toBe(0.2);
   });
 
+  it("runs embedded PGlite's wasm on the baseline compiler unless told otherwise (TETHER_PGLITE_WASM)", () => {
+    expect(loadGatewayConfig({}, {}).pglite_wasm).toBe("baseline");
+    expect(loadGatewayConfig({ pglite_wasm: "baseline" }, { TETHER_PGLITE_WASM: "optimizing" }).pglite_wasm).toBe("optimizing");
+    expect(() => loadGatewayConfig({}, { TETHER_PGLITE_WASM: "turbofan" })).toThrow(/pglite_wasm/);
+  });
+
   it("keeps the file's value when an env variable is unset or empty", () => {
     const c = loadGatewayConfig(file, { PORT: "", HOST: undefined, UNRELATED: "x" });
     expect(c.port).toBe(9000);

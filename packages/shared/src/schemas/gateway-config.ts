@@ -68,6 +68,11 @@ export const gatewayConfig = z.strictObject({
   reference_onnx: oneOf(["fp32", "int8"]).default("fp32"), // reference graph, likewise (fp32 keeps the KL anchor exact)
   data_dir: text().default(".tether"), // PGlite data, spill files, write-ahead log; one gateway per dir (lock file)
   database_url: databaseUrl.optional(), // unset → embedded PGlite in <data_dir>/pgdata
+  // Which of V8's compilers run embedded PGlite's wasm (V8 flags are per process; `npm start` applies it, a host
+  // embedding startGateway decides for itself): baseline = Liftoff only, ~110 MiB less resident and drift-log
+  // writes ~15% slower (still tens of thousands of rows/s); optimizing = hot functions also go to TurboFan.
+  // Ignored with database_url. `npm run bench -- idle-rss`
+  pglite_wasm: oneOf(["baseline", "optimizing"]).default("baseline"),
   admin_token: z
     .string({ error: "must be a string" })
     .min(16, { error: "must be at least 16 characters (it is a bearer credential)" })
@@ -109,6 +114,7 @@ export const GATEWAY_ENV = {
   TETHER_REFERENCE_ONNX: "reference_onnx",
   TETHER_DATA_DIR: "data_dir",
   DATABASE_URL: "database_url",
+  TETHER_PGLITE_WASM: "pglite_wasm",
   TETHER_ADMIN_TOKEN: "admin_token",
 } as const satisfies Record<string, keyof GatewayConfig>;
 
