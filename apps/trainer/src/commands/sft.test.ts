@@ -46,6 +46,18 @@ describe("sft (tiny)", () => {
     expect(metrics.filter((x) => "kl" in x && "beta" in x)).toHaveLength(40);
   });
 
+  it("eval.json names the held-out set it was measured on, also when --data trained on another file", async () => {
+    const data = join(root, "products.jsonl");
+    writeFileSync(data, Array.from({ length: 16 }, (_, i) => JSON.stringify({ prompt: `${i}*3=`, completion: String(i * 3) })).join("\n") + "\n");
+    const result = await sft(
+      parseTrainerConfig({ command: "sft", reference, data, steps: "2", batch: "8", lr: "1e-3", seed: "5", evalSamples: "8", evalEvery: "0", out: join(root, "with-data") }),
+      quiet,
+    );
+    const e = evalReport.parse(JSON.parse(readFileSync(join(result.dir, "eval.json"), "utf8")));
+    expect(e.held_out.source).toBe("bundled:multiplication/heldout");
+    expect(e.held_out.samples).toBe(8);
+  });
+
   it("refuses an --init whose architecture differs from the reference (and --preset takes a Qwen2 config.json)", async () => {
     const preset = join(root, "narrow.json");
     writeFileSync(preset, JSON.stringify({

@@ -54,7 +54,7 @@ export function savePolicy(o: SavePolicyOptions): Manifest {
         checkpointId: id,
         referenceId: o.reference.manifest.id,
         backend: `tfjs-${o.backend}`,
-        source: o.cfg.data ?? `bundled:${NEW_TASK_DATASET}/heldout`,
+        source: `bundled:${NEW_TASK_DATASET}/heldout`, // what fine-tune-run.ts evaluates on, whatever --data trained on
         seed: o.cfg.seed,
         maxTokens: o.evalMaxTokens,
         taskName: NEW_TASK_DATASET,
