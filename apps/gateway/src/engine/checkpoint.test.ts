@@ -68,6 +68,17 @@ describe("loadServingCheckpoint (a directory)", () => {
     await expect(OrtNodeEngine.load(dir)).rejects.toThrow(/onnx\/model\.onnx: sha256/);
   });
 
+  it("verified: true (a pool thread loading what its main thread checked) reads the manifest without hashing", async () => {
+    const dir = copy();
+    const path = join(dir, "onnx", "model.onnx");
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 100] ^= 1; // a change the hashes would catch
+    writeFileSync(path, bytes);
+    const c = await loadNodeCheckpoint(dir, "fp32", { verified: true });
+    expect(c.manifest).toEqual(JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")));
+    await expect(loadNodeCheckpoint(join(root, "nowhere"), "fp32", { verified: true })).rejects.toThrow(/nowhere\/manifest\.json: not found/);
+  });
+
   it("refuses a grown file and a file the manifest does not list", async () => {
     const dir = copy();
     appendFileSync(join(dir, "config.json"), " ");

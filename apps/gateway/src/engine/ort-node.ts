@@ -21,6 +21,8 @@ export interface OrtNodeEngineOptions extends OrtEngineOptions {
   intraOpNumThreads?: number;
   /** "int8": serve onnx/model_int8.onnx (`export --quantize int8`) instead of onnx/model.onnx. */
   weights?: OnnxWeights;
+  /** The caller has verified the directory's hashes in this process (engine pool workers): do not hash it again. */
+  verified?: boolean;
 }
 
 const nodeTensors: OrtTensorFactory = {
@@ -76,7 +78,7 @@ export class OrtNodeEngine extends OrtEngine {
   static async load(dir: string, options: OrtNodeEngineOptions = {}): Promise<OrtNodeEngine> {
     const threads = options.intraOpNumThreads;
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`intraOpNumThreads must be an integer ≥ 1 (got ${threads})`);
-    const checkpoint = await loadNodeCheckpoint(dir, options.weights);
+    const checkpoint = await loadNodeCheckpoint(dir, options.weights, { verified: options.verified });
     await eventLoopTurn(); // loading is synchronous (as it is under the public API's setImmediate)
     const runner = nodeRunner(loadNative(checkpoint.onnx.path, {
       ...(threads === undefined ? {} : { intraOpNumThreads: threads }),

@@ -29,9 +29,10 @@ function model(key: string): Promise<OrtNodeEngine> {
   return engine;
 }
 
-// Loads and warms (one prefill + one step: ORT's first run is slow, and a broken graph is refused here).
+// Loads and warms (one prefill + one step: ORT's first run is slow, and a broken graph is refused here). The
+// main thread verified the directory's hashes before asking (EnginePool.load), so they are not computed again.
 async function load(key: string, dir: string, weights: "fp32" | "int8"): Promise<void> {
-  const loading = OrtNodeEngine.load(dir, { intraOpNumThreads, weights });
+  const loading = OrtNodeEngine.load(dir, { intraOpNumThreads, weights, verified: true });
   models.set(key, loading);
   try {
     await smokeGenerate(await loading);
