@@ -30,7 +30,7 @@ ${COMMON}`,
   --sweep-command sft|grpo; with grpo, --kl-variants k3:loss,k1:reward adds an estimator:placement axis.
   --resume reads finished runs (eval.json) back and rewrites the report.
 ${COMMON}`,
-  export: `tether-train export <ckpt> [--onnx-variant auto|standard|fused] [--quantize none|int8] [--reference <ckpt>] [--seed N]
+  export: `tether-train export <ckpt> [--onnx-variant auto|standard|fused] [--quantize none|int8|int4] [--reference <ckpt>] [--seed N]
   Writes <ckpt>/onnx/model.onnx: the decoder with KV cache under Optimum's I/O names (input_ids,
   attention_mask, position_ids, past_key_values.{i}.key|value → logits, present.{i}.key|value) plus
   sketch.{l} outputs, then <ckpt>/sketch.json from 256 held-out base-corpus requests (--seed picks them),

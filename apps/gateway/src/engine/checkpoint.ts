@@ -20,9 +20,9 @@ import type { ModelInfo } from "./engine";
 /** Which graph onnx/export.json says was written (trainer export/decoder.ts). */
 export type OnnxVariant = "standard" | "fused";
 
-/** Which weights to serve: onnx/model.onnx (fp32) or onnx/model_int8.onnx (`export --quantize int8`). */
-export type OnnxWeights = "fp32" | "int8";
-const ONNX_FILES: Record<OnnxWeights, string> = { fp32: "model.onnx", int8: "model_int8.onnx" };
+/** Which weights to serve: onnx/model.onnx (fp32) or onnx/model_int8.onnx / model_int4.onnx (`export --quantize int8|int4`). */
+export type OnnxWeights = "fp32" | "int8" | "int4";
+const ONNX_FILES: Record<OnnxWeights, string> = { fp32: "model.onnx", int8: "model_int8.onnx", int4: "model_int4.onnx" };
 
 /** Everything the serving side reads from a checkpoint directory. */
 export interface ServingCheckpoint {
@@ -56,10 +56,10 @@ export async function loadServingCheckpoint(reader: CheckpointReader, weights: O
   // 1) the two files without which nothing else is worth checking
   if (!(await reader.exists("manifest.json"))) throw new Error(`${reader.where("manifest.json")}: not found (is ${dir} a checkpoint directory?)`);
   const file = ONNX_FILES[weights];
-  if (file === undefined) throw new RangeError(`onnx weights must be "fp32" or "int8" (got ${JSON.stringify(weights)})`);
+  if (file === undefined) throw new RangeError(`onnx weights must be "fp32", "int8" or "int4" (got ${JSON.stringify(weights)})`);
   const onnxPath = reader.where(`onnx/${file}`);
-  const exportCommand = `npm run train -- export ${dir}${weights === "int8" ? " --quantize int8" : ""}`;
-  if (!(await reader.exists(`onnx/${file}`))) throw new Error(`${onnxPath}: not found — the checkpoint has no ${weights === "int8" ? "int8 " : ""}ONNX decoder yet; run \`${exportCommand}\``);
+  const exportCommand = `npm run train -- export ${dir}${weights === "fp32" ? "" : ` --quantize ${weights}`}`;
+  if (!(await reader.exists(`onnx/${file}`))) throw new Error(`${onnxPath}: not found — the checkpoint has no ${weights === "fp32" ? "" : `${weights} `}ONNX decoder yet; run \`${exportCommand}\``);
   // 2) integrity
   const manifest = await reader.verify();
   if (!(`onnx/${file}` in manifest.files)) throw new Error(`${reader.where("manifest.json")}: does not list onnx/${file}; re-run \`${exportCommand}\``);

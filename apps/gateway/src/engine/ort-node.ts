@@ -19,7 +19,7 @@ export interface OrtNodeEngineOptions extends OrtEngineOptions {
    * benchmarking or when several engines share a small machine: 2 threads on a busy 2-core box swung timings 3×.
    */
   intraOpNumThreads?: number;
-  /** "int8": serve onnx/model_int8.onnx (`export --quantize int8`) instead of onnx/model.onnx. */
+  /** "int8" / "int4": serve onnx/model_int8.onnx / model_int4.onnx (`export --quantize …`) instead of onnx/model.onnx. */
   weights?: OnnxWeights;
   /** The caller has verified the directory's hashes in this process (engine pool workers): do not hash it again. */
   verified?: boolean;
@@ -74,7 +74,7 @@ function nodeRunner(session: Binding.InferenceSession): OrtRunner {
  * await engine.dispose();
  */
 export class OrtNodeEngine extends OrtEngine {
-  /** Verifies the checkpoint (manifest hashes first), then opens onnx/model.onnx (or model_int8.onnx). */
+  /** Verifies the checkpoint (manifest hashes first), then opens onnx/model.onnx (or model_int8.onnx / model_int4.onnx). */
   static async load(dir: string, options: OrtNodeEngineOptions = {}): Promise<OrtNodeEngine> {
     const threads = options.intraOpNumThreads;
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`intraOpNumThreads must be an integer ≥ 1 (got ${threads})`);

@@ -9,6 +9,7 @@ import { systemClock } from "../clock";
 import type { ChoiceOutcome, PromptJob } from "../guard/job";
 import { runInProcess } from "../guard/job-runner";
 import { smokeGenerate } from "../serving/smoke";
+import type { OnnxWeights } from "./checkpoint";
 import type { DecodeSession } from "./engine";
 import { OrtNodeEngine } from "./ort-node";
 import { DeltaWriter, errorData, type FromWorker, type JobSpec, type OutcomeMessage, type ToWorker } from "./pool-protocol";
@@ -31,7 +32,7 @@ function model(key: string): Promise<OrtNodeEngine> {
 
 // Loads and warms (one prefill + one step: ORT's first run is slow, and a broken graph is refused here). The
 // main thread verified the directory's hashes before asking (EnginePool.load), so they are not computed again.
-async function load(key: string, dir: string, weights: "fp32" | "int8"): Promise<void> {
+async function load(key: string, dir: string, weights: OnnxWeights): Promise<void> {
   const loading = OrtNodeEngine.load(dir, { intraOpNumThreads, weights, verified: true });
   models.set(key, loading);
   try {

@@ -7,7 +7,7 @@
 // 3) sketch outputs `sketch.{l}` (spec shared with --reference's sketch.json when given), structural check
 //    (+ onnx.checker when Python's onnx is installed), written to onnx/model.onnx (+ model.onnx_data > 2 GB)
 // 4) sketch.json from 256 calibration requests run through the written model (--data, else held-out base corpus)
-// 4b) --quantize int8: onnx/model_int8.onnx beside it (export/quantize.ts), checked like the fp32 graph and measured
+// 4b) --quantize int8|int4: onnx/model_int8.onnx (or model_int4.onnx) beside it (export/quantize.ts), checked like the fp32 graph and measured
 //     on held-out prompts against it and against --reference (export/quantize-eval.ts); out of tolerance → error
 // 4c) eval.json, when the checkpoint has one: its sketch section (the policy's own held-out sketch percentiles, ranked
 //     in --reference's sketch.json, else its own; export/eval-sketch.ts), written just before the rehash
@@ -27,8 +27,8 @@ import { checkGraph, pythonOnnxAvailable, runOnnxChecker } from "../export/check
 import { chooseDecoder, VARIANT_OPSETS, type OnnxVariant, type VariantReport } from "../export/decoder";
 import { writeModel, type WriteModelOptions } from "../export/external-data";
 import { evalSketchSection, heldOutRequests, readEvalJson, writeEvalSketch } from "../export/eval-sketch";
-import { quantizeInt8 } from "../export/quantize";
-import { INT8_TOLERANCE, measureQuantization, quantizationProblems, type QuantizationReport } from "../export/quantize-eval";
+import { quantizeGraph, type QuantizedDtype } from "../export/quantize";
+import { QUANTIZATION_TOLERANCE, measureQuantization, quantizationProblems, type QuantizationReport } from "../export/quantize-eval";
 import { addSketchOutputs } from "../export/sketch-outputs";
 import { calibrationSequences, DEFAULT_CALIBRATION_DATA, sketchSpecFor } from "../export/sketch-plan";
 import { readCheckpointWeights } from "../export/weights";
@@ -54,7 +54,7 @@ export interface ExportRecord {
   variants: VariantReport[];
   onnxruntime_checked: boolean;
   onnx_checker: "passed" | "not installed";
-  /** --quantize int8: the weight-quantised graph and its measured cost. */
+  /** --quantize int8|int4: the weight-quantised graph and its measured cost. */
   quantized?: QuantizationReport;
 }
 
@@ -94,8 +94,11 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
   const sketch = await calibrateSketch(modelPath, config, spec, sequences);
   writeFileSync(join(dir, "sketch.json"), `${JSON.stringify(sketch)}\n`);
   log(`tether-train: export: sketch.json from ${sequences.length} calibration requests`);
-  const quantized = cfg.quantize === "int8" ? await exportInt8(dir, model, config, sequences, cfg, o, log) : null;
-  if (!quantized) rmSync(join(dir, "onnx", INT8_FILE), { force: true }); // stale: it would not match this model.onnx
+  const quantized = cfg.quantize === "none" ? null : await exportQuantized(cfg.quantize, dir, model, config, sequences, cfg, o, log);
+  for (const dtype of QUANTIZED_DTYPES) {
+    if (dtype === quantized?.report.dtype) continue;
+    for (const f of [quantizedFile(dtype), `${quantizedFile(dtype)}_data`]) rmSync(join(dir, "onnx", f), { force: true }); // stale: it would not match this model.onnx
+  }
   const evalSketch = await heldOutSketch(dir, modelPath, config, tok, cfg.reference, sketch, log);
 
   // 5) side files
@@ -128,40 +131,46 @@ export async function exportCheckpoint(cfg: TrainerConfig, log: (line: string) =
   return { dir, manifest, variant, written, reports };
 }
 
-const INT8_FILE = "model_int8.onnx";
+const QUANTIZED_DTYPES: readonly QuantizedDtype[] = ["int8", "int4"];
+const quantizedFile = (dtype: QuantizedDtype) => `model_${dtype}.onnx`;
+const SCHEMES: Record<QuantizedDtype, string> = {
+  int8: "weight-only, symmetric per output channel, DequantizeLinear → MatMul",
+  int4: "weight-only, symmetric per block of 32 rows of a column, com.microsoft MatMulNBits (accuracy_level 4)",
+};
 const HELDOUT_SEQUENCES = 32; // of the calibration sequences: enough tokens for a stable mean KL, seconds to run
 
-/** onnx/model_int8.onnx from the fp32 model (sketch outputs included), checked, written and measured. */
-async function exportInt8(
-  dir: string, fp32: Parameters<typeof quantizeInt8>[0], config: ReturnType<typeof fromHfConfig>, sequences: number[][],
+/** onnx/model_<dtype>.onnx from the fp32 model (sketch outputs included), checked, written and measured. */
+async function exportQuantized(
+  dtype: QuantizedDtype, dir: string, fp32: Parameters<typeof quantizeGraph>[0], config: ReturnType<typeof fromHfConfig>, sequences: number[][],
   cfg: TrainerConfig, o: WriteModelOptions, log: (line: string) => void,
 ): Promise<{ report: QuantizationReport; written: string[] }> {
-  const { model, matrices, bytesBefore, bytesAfter } = quantizeInt8(fp32);
+  const file = quantizedFile(dtype);
+  const { model, matrices, bytesBefore, bytesAfter } = quantizeGraph(fp32, dtype);
   const problems = checkGraph(model);
-  if (problems.length) throw new Error(`export: the int8 graph is malformed: ${problems.slice(0, 5).join("; ")}`);
-  const path = join(dir, "onnx", INT8_FILE);
+  if (problems.length) throw new Error(`export: the ${dtype} graph is malformed: ${problems.slice(0, 5).join("; ")}`);
+  const path = join(dir, "onnx", file);
   const { external } = writeModel(model, path, o);
   const checker = pythonOnnxAvailable() ? runOnnxChecker(path) : "not installed";
-  if (checker !== null && checker !== "not installed") throw new Error(`export: onnx.checker refused onnx/${INT8_FILE}: ${checker}`);
+  if (checker !== null && checker !== "not installed") throw new Error(`export: onnx.checker refused onnx/${file}: ${checker}`);
   const refPath = cfg.reference === undefined ? null : join(cfg.reference, "onnx", "model.onnx");
   const reference = refPath && existsSync(refPath) ? { id: JSON.parse(readFileSync(join(cfg.reference!, "manifest.json"), "utf8")).id as string, path: refPath } : undefined;
   const held = sequences.slice(0, HELDOUT_SEQUENCES);
   const m = await measureQuantization(join(dir, "onnx", "model.onnx"), path, config, held, reference);
-  const failed = quantizationProblems(m);
+  const failed = quantizationProblems(m, dtype);
   const { sequences: n, tokens, ...measured } = m;
   const report: QuantizationReport = {
-    dtype: "int8", file: `onnx/${INT8_FILE}`, scheme: "weight-only, symmetric per output channel, DequantizeLinear → MatMul", matrices,
-    weight_bytes: { fp32: bytesBefore, int8: bytesAfter }, heldout: { sequences: n, tokens, data: cfg.data ?? DEFAULT_CALIBRATION_DATA },
-    ...measured, tolerance: INT8_TOLERANCE, passed: failed.length === 0, onnx_checker: checker === null ? "passed" : "not installed",
+    dtype, file: `onnx/${file}`, scheme: SCHEMES[dtype], matrices,
+    weight_bytes: { fp32: bytesBefore, quantized: bytesAfter }, heldout: { sequences: n, tokens, data: cfg.data ?? DEFAULT_CALIBRATION_DATA },
+    ...measured, tolerance: QUANTIZATION_TOLERANCE, passed: failed.length === 0, onnx_checker: checker === null ? "passed" : "not installed",
   };
-  const ref = m.policy_reference_kl ? `; KL to ${m.policy_reference_kl.reference} ${m.policy_reference_kl.fp32.toExponential(3)} → ${m.policy_reference_kl.int8.toExponential(3)} nats/token` : "";
-  log(`tether-train: export: wrote onnx/${INT8_FILE} (${matrices} matrices, ${(bytesAfter / 2 ** 20).toFixed(1)} MiB vs ${(bytesBefore / 2 ** 20).toFixed(1)}); max |Δlogit| ${m.logits_max_abs_diff.toExponential(2)}, KL(int8 ‖ fp32) ${m.kl_int8_fp32.mean.toExponential(2)} nats/token over ${tokens} held-out tokens${ref}`);
+  const ref = m.policy_reference_kl ? `; KL to ${m.policy_reference_kl.reference} ${m.policy_reference_kl.fp32.toExponential(3)} → ${m.policy_reference_kl.quantized.toExponential(3)} nats/token` : "";
+  log(`tether-train: export: wrote onnx/${file} (${matrices} matrices, ${(bytesAfter / 2 ** 20).toFixed(1)} MiB vs ${(bytesBefore / 2 ** 20).toFixed(1)}); max |Δlogit| ${m.logits_max_abs_diff.toExponential(2)}, KL(${dtype} ‖ fp32) ${m.kl_quantized_fp32.mean.toExponential(2)} nats/token over ${tokens} held-out tokens${ref}`);
   if (failed.length) {
     rmSync(path, { force: true });
     rmSync(`${path}_data`, { force: true });
-    throw new Error(`export: the int8 graph is outside its tolerance (${failed.join("; ")}); onnx/${INT8_FILE} not kept`);
+    throw new Error(`export: the ${dtype} graph is outside its tolerance (${failed.join("; ")}); onnx/${file} not kept`);
   }
-  return { report, written: [`onnx/${INT8_FILE}`, ...(external ? [`onnx/${INT8_FILE}_data`] : [])] };
+  return { report, written: [`onnx/${file}`, ...(external ? [`onnx/${file}_data`] : [])] };
 }
 
 /**

@@ -64,8 +64,8 @@ export const gatewayConfig = z.strictObject({
   host: text().default("127.0.0.1"), // bind address; loopback unless asked, since admin routes live here too
   policy: text().default("models/demo/policy"), // checkpoint dir served as the policy
   reference: text().default("models/demo/reference"), // checkpoint dir of the frozen reference
-  policy_onnx: oneOf(["fp32", "int8"]).default("fp32"), // policy graph: onnx/model.onnx, or model_int8.onnx (export --quantize int8)
-  reference_onnx: oneOf(["fp32", "int8"]).default("fp32"), // reference graph, likewise (fp32 keeps the KL anchor exact)
+  policy_onnx: oneOf(["fp32", "int8", "int4"]).default("fp32"), // policy graph: onnx/model.onnx, or model_int8.onnx / model_int4.onnx (export --quantize int8|int4)
+  reference_onnx: oneOf(["fp32", "int8", "int4"]).default("fp32"), // reference graph, likewise (fp32 keeps the KL anchor exact)
   data_dir: text().default(".tether"), // PGlite data, spill files, write-ahead log; one gateway per dir (lock file)
   database_url: databaseUrl.optional(), // unset → embedded PGlite in <data_dir>/pgdata
   // Which of V8's compilers run embedded PGlite's wasm (V8 flags are per process; `npm start` applies it, a host

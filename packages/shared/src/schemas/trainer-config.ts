@@ -157,7 +157,7 @@ const base = z.strictObject({
   // sweep with grpo: a second axis of KL estimator:placement pairs, e.g. k3:loss,k1:reward; default: --kl-estimator:--kl-in
   klVariants: klVariantList.optional(),
   onnxVariant: oneOf(["auto", "standard", "fused"]).default("auto"), // export: graph variant; auto = fastest that passes parity
-  quantize: oneOf(["none", "int8"]).default("none"), // export: also write onnx/model_int8.onnx (weight-only int8), measured against fp32
+  quantize: oneOf(["none", "int8", "int4"]).default("none"), // export: also write onnx/model_<int8|int4>.onnx (weight-only), measured against fp32 (tolerances in export/quantize-eval.ts)
 });
 
 /** Config keys that are CLI flags (camelCase; `--group-size` is groupSize). command/input are positional. */
