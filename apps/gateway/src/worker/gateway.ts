@@ -3,7 +3,9 @@
 // createApp as Node. Built on the first request (bindings exist only then) and kept for the isolate's life.
 //
 // A checkpoint location is a bundled one ("models/demo/policy") or "r2://<bucket>/<prefix>" in the MODELS
-// bucket. An 'active' policy row in `checkpoints` overrides TETHER_POLICY when the Worker can read its path.
+// bucket. An 'active' policy row in `checkpoints` overrides TETHER_POLICY when the Worker can read its path; a
+// 'canary' row the Worker can read is loaded too and takes its share of the traffic, split as on Node (the same
+// ServingSet: a stable hash of `user`, else the request's random draw).
 import { insertDriftBatch } from "@tether/db/core";
 import { ConfigError } from "@tether/shared/schemas/common";
 import type { GatewayConfig } from "@tether/shared/schemas/gateway-config";
@@ -18,6 +20,7 @@ import { BUNDLED_CHECKPOINTS } from "./demo-models";
 import { connectionString, workerConfig, type WorkerEnv } from "./env";
 import { registerCheckpoints } from "../serving/checkpoint-rows";
 import { readServingSet, type ServingSet } from "./serving-set";
+import { pairProblems, withId } from "../serving/served-policy";
 
 export interface WorkerGateway {
   app: ReturnType<typeof createApp>;
@@ -50,7 +53,6 @@ export function readerFor(location: string, env: WorkerEnv): CheckpointReader {
 
 /** The policy to serve: the active row's checkpoint when the Worker can read it, else the configured one. */
 function policyLocation(config: GatewayConfig, set: ServingSet, env: WorkerEnv, warn: (m: string) => void): string {
-  if (set.canary) warn(`promotion: canary ${set.canary.id} (${set.canary.percent}%) is not split off by the Worker; it serves the active policy`);
   if (!set.active) return config.policy;
   try {
     readerFor(set.active.path, env);
@@ -88,6 +90,34 @@ export async function buildGateway(env: WorkerEnv, defer: (work: Promise<unknown
     evalReport: policy.checkpoint.evalReport,
     sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch, // as server.node.ts: the reference's statistics
   });
+  if (servingSet.canary && servingSet.canary.percent > 0) await splitCanary(app, servingSet.canary, reference, env, warn);
   defer(registerCheckpoints(openDb(databaseUrl), [policy.checkpoint, reference.checkpoint]).catch((e: unknown) => warn(`checkpoints: not registered (${(e as Error).message})`)));
   return { app, store, config, servingSet, databaseUrl };
 }
+
+/**
+ * Loads the canary row's checkpoint and gives it its share of the traffic; a canary the Worker cannot read, load
+ * or pair with the reference is left out with a warning (the active policy then serves everything).
+ */
+export async function splitCanary(
+  app: ReturnType<typeof createApp>, canary: NonNullable<ServingSet["canary"]>, reference: OrtWebEngine, env: WorkerEnv, warn: (m: string) => void,
+): Promise<void> {
+  const skip = (why: string) => warn(`promotion: canary ${canary.id} (${canary.percent}%) is not split off here: ${why}; the active policy serves everything`);
+  let engine: OrtWebEngine;
+  try {
+    engine = await OrtWebEngine.load(readerFor(canary.path, env));
+  } catch (e) {
+    return skip((e as Error).message);
+  }
+  const sketch = reference.checkpoint.sketch ?? engine.checkpoint.sketch; // as for the active policy
+  const problems = pairProblems(engine.info, reference.info, sketch);
+  try {
+    if (problems.length) throw new Error(problems.join("; "));
+    const serving = app.context.serving;
+    serving.apply({ ...serving.state, canary: { id: canary.id, engine: withId(engine, canary.id), evalReport: engine.checkpoint.evalReport, sketch }, canaryPercent: canary.percent });
+  } catch (e) {
+    await engine.dispose();
+    skip((e as Error).message);
+  }
+}
+
