@@ -7,6 +7,7 @@ import type { TestProject } from "vitest/node";
 import { createApp } from "../../apps/gateway/src/app";
 import { OrtNodeEngine } from "../../apps/gateway/src/engine/ort-node";
 import { MemoryDriftStore } from "../../apps/gateway/src/store/memory-store";
+import { loadDashboardAssets } from "../../apps/gateway/src/dashboard/node-assets";
 import { DEMO_POLICY, DEMO_REFERENCE, manifestId, sketchLayerCount } from "../gateway-helpers";
 import { sql } from "drizzle-orm";
 import { BAD, CONFIG, GOLDEN, readAnswer, requestInit, STREAMED, workerDatabaseUrl, type Answer } from "./cases";
@@ -17,6 +18,7 @@ declare module "vitest" {
     model: string;
     sketchLayers: number;
     databaseUrl: string | null;
+    dashboardAssets: Record<string, string>;
   }
 }
 
@@ -39,6 +41,7 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide("nodeAnswers", await nodeAnswers());
   project.provide("model", manifestId(DEMO_POLICY));
   project.provide("sketchLayers", sketchLayerCount(DEMO_REFERENCE));
+  project.provide("dashboardAssets", { ...loadDashboardAssets() }); // the files as Node reads them from disk
   const server = process.env.TEST_DATABASE_URL || null;
   if (server === null && process.env.CI) throw new Error("TEST_DATABASE_URL is unset on CI: the Worker tests need PostgreSQL");
   const url = server === null ? null : await freshDatabase(server);

@@ -45,6 +45,19 @@ describe.skipIf(databaseUrl === null)("the Worker in workerd answers as the Node
     expect((answer.body as { data: { id: string }[] }).data.map((m) => m.id)).toEqual([inject("model")]);
   });
 
+  it("serves /dashboard and every asset with the bytes Node reads from disk", async () => {
+    const page = await worker.fetch(new Request("http://worker/dashboard"), env as WorkerEnv, createExecutionContext());
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("/dashboard/assets/dashboard.js");
+    const assets = inject("dashboardAssets");
+    expect(Object.keys(assets).length).toBeGreaterThan(5);
+    for (const [name, text] of Object.entries(assets)) {
+      const res = await worker.fetch(new Request(`http://worker/dashboard/assets/${name}`), env as WorkerEnv, createExecutionContext());
+      expect(res.status, name).toBe(200);
+      expect(await res.text(), name).toBe(text);
+    }
+  });
+
   it.each(GOLDEN.map((c) => [c.name, c] as const))("%s: same tokens, finish, usage, logprobs and drift as Node", async (_, c) => {
     const { answer } = await call(c);
     const want = node[c.name]!;

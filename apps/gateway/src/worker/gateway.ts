@@ -21,6 +21,7 @@ import { connectionString, workerConfig, type WorkerEnv } from "./env";
 import { registerCheckpoints } from "../serving/checkpoint-rows";
 import { readServingSet, type ServingSet } from "./serving-set";
 import { pairProblems, withId } from "../serving/served-policy";
+import { WORKER_DASHBOARD_ASSETS } from "./dashboard-assets";
 
 export interface WorkerGateway {
   app: ReturnType<typeof createApp>;
@@ -89,6 +90,7 @@ export async function buildGateway(env: WorkerEnv, defer: (work: Promise<unknown
     config,
     evalReport: policy.checkpoint.evalReport,
     sketch: reference.checkpoint.sketch ?? policy.checkpoint.sketch, // as server.node.ts: the reference's statistics
+    dashboardAssets: WORKER_DASHBOARD_ASSETS,
   });
   if (servingSet.canary && servingSet.canary.percent > 0) await splitCanary(app, servingSet.canary, reference, env, warn);
   defer(registerCheckpoints(openDb(databaseUrl), [policy.checkpoint, reference.checkpoint]).catch((e: unknown) => warn(`checkpoints: not registered (${(e as Error).message})`)));
