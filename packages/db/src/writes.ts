@@ -39,6 +39,11 @@ export interface DriftBatchResult {
  */
 export async function insertDriftBatch(db: Db, batch: DriftBatch): Promise<DriftBatchResult> {
   if (batch.requests.length === 0 && batch.samples.length === 0) return { requests: 0, samples: 0 };
+  // PGlite in its worker thread (createDb(…, { thread: true })): the whole batch runs there (pglite-thread.ts).
+  const client = (db as { $client?: { insertDriftBatch?: unknown } }).$client;
+  if (client && typeof client.insertDriftBatch === "function") {
+    return (client as { insertDriftBatch: (b: DriftBatch) => Promise<DriftBatchResult> }).insertDriftBatch(batch);
+  }
   return db.transaction(async (tx) => {
     const txDb = tx as unknown as Db; // a transaction runs the same queries as the database
     let requestCount = 0;
