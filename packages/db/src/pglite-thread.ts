@@ -2,7 +2,7 @@
 // (pglite-thread-worker.ts) owns the PGlite instance, so its wasm runs off the serving thread; PgliteThread is the
 // main-thread proxy with the part of PGlite's client interface that drizzle's pglite driver and createDb call:
 // query (params, rowMode, parsers), exec, transaction (its queries run in the worker's open transaction), listen,
-// close. A worker that dies fails what it had in flight with DbWorkerCrashedError (SQLSTATE 08006, retried by
+// close; and insertDriftBatch, the drift log's batch insert run whole in the worker (writes.ts hands it over). A worker that dies fails what it had in flight with DbWorkerCrashedError (SQLSTATE 08006, retried by
 // the drift writer like a lost connection) and is restarted on the next call; the process stays up.
 import type { Worker } from "node:worker_threads";
 import { startModuleWorker } from "./module-worker";
