@@ -3,6 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { errorToData, type FromDbWorker, type ToDbWorker } from "./pglite-thread-protocol";
+import type { Db } from "./db";
 
 const port = parentPort!;
 const { dataDir, conf } = workerData as { dataDir: string | null; conf: string[] };
@@ -50,8 +51,21 @@ function begin(id: number): void {
   );
 }
 
+// drizzle over this thread's PGlite, for the drift log's batch inserts; loaded on the first batch.
+let drizzleDb: Promise<{ db: Db; insertDriftBatch: typeof import("./writes").insertDriftBatch }> | null = null;
+function driftDb() {
+  return (drizzleDb ??= (async () => {
+    const [{ drizzle }, schema, writes] = await Promise.all([import("drizzle-orm/pglite"), import("./schema"), import("./writes")]);
+    return { db: drizzle(pg, { schema }) as unknown as Db, insertDriftBatch: writes.insertDriftBatch };
+  })());
+}
+
 async function handle(m: ToDbWorker): Promise<void> {
   switch (m.type) {
+    case "driftBatch": {
+      const { db, insertDriftBatch } = await driftDb();
+      return ok(m.id, await insertDriftBatch(db, m.batch)); // its own transaction, behind PGlite's mutex
+    }
     case "query":
       return ok(m.id, await client(m.txId).query(m.sql, m.params, options(m.rowMode, m.rawOids)));
     case "exec":

@@ -89,6 +89,39 @@ describe("PGlite in a worker thread vs in process", () => {
     expect(rb.samples.length).toBeGreaterThan(0);
   });
 
+  test("insertDriftBatch runs whole in the worker: one message per batch, the rows sent are the rows stored, row errors keep their code", async () => {
+    const proxy = clientOf<PgliteThread>(thread);
+    const worker = (proxy as unknown as { worker: Worker }).worker;
+    const sent: string[] = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m: { type: string }) => (sent.push(m.type), post(m));
+    try {
+      const at = new Date("2026-12-02T08:00:00.456Z");
+      const batch = { requests: [makeRequest("req-one-msg", at), makeRequest("req-one-msg-min", at, true)], samples: makeSamples("req-one-msg", at, 4, 2) };
+      expect(await insertDriftBatch(thread.db, batch)).toEqual({ requests: 2, samples: 8 });
+      expect(sent).toEqual(["driftBatch"]); // not begin, insert, insert, commit
+      expect(await insertDriftBatch(thread.db, batch)).toEqual({ requests: 0, samples: 0 }); // idempotent
+      // an independent read: the stored rows are the rows sent (raw SQL, column by column)
+      const stored = await selectRows<Record<string, unknown>>(
+        thread.db,
+        sql`select request_id, created_at, candidate, layer, kl_mean, kl_max, log_ratio, choice_index from drift_samples where request_id = 'req-one-msg' order by candidate, layer`,
+      );
+      expect(stored.map((r) => [r.request_id, new Date(`${String(r.created_at)}Z`).getTime(), r.candidate, r.layer, r.kl_mean, r.kl_max, r.log_ratio, r.choice_index])).toEqual(
+        batch.samples.map((x) => [x.requestId, at.getTime(), x.candidate, x.layer, x.klMean, x.klMax, x.logRatio, x.choiceIndex ?? null]),
+      );
+      const [req] = await selectRows<Record<string, unknown>>(thread.db, sql`select * from requests where id = 'req-one-msg'`);
+      expect([req!.end_user, req!.guard_max_kl, req!.kl_mean, req!.generate_ms, req!.arm]).toEqual(["ü-user 'quoted'", 0.1 + 0.2, 1e-300, 31.0625, "canary"]);
+      // a row the database refuses: the whole batch rolls back, and the error's cause carries SQLSTATE 23502
+      const bad = { requests: [makeRequest("req-bad-ok", at), { ...makeRequest("req-bad-null", at), status: null as unknown as number }], samples: [] };
+      const err = (await insertDriftBatch(thread.db, bad).then(() => null, (e: unknown) => e)) as Error & { cause?: { code?: string } };
+      expect(err).toBeInstanceOf(Error);
+      expect(err.cause?.code).toBe("23502");
+      expect(await selectRows(thread.db, sql`select id from requests where id like 'req-bad-%'`)).toEqual([]);
+    } finally {
+      worker.postMessage = post;
+    }
+  });
+
   test("errors keep their PostgreSQL fields; a failed transaction rolls back, a good one commits", async () => {
     const dup = makeRequest("req-dup", new Date());
     const errorOf = async (h: DbHandle) => {

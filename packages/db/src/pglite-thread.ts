@@ -2,12 +2,13 @@
 // (pglite-thread-worker.ts) owns the PGlite instance, so its wasm runs off the serving thread; PgliteThread is the
 // main-thread proxy with the part of PGlite's client interface that drizzle's pglite driver and createDb call:
 // query (params, rowMode, parsers), exec, transaction (its queries run in the worker's open transaction), listen,
-// close. A worker that dies fails what it had in flight with DbWorkerCrashedError (SQLSTATE 08006, retried by
+// close; and insertDriftBatch, the drift log's batch insert run whole in the worker (writes.ts hands it over). A worker that dies fails what it had in flight with DbWorkerCrashedError (SQLSTATE 08006, retried by
 // the drift writer like a lost connection) and is restarted on the next call; the process stays up.
 import type { Worker } from "node:worker_threads";
 import { startModuleWorker } from "./module-worker";
 import type { QueryOptions, Results } from "@electric-sql/pglite";
 import { errorFromData, type FromDbWorker, type ToDbWorker } from "./pglite-thread-protocol";
+import type { DriftBatch, DriftBatchResult } from "./writes";
 
 type Parsers = NonNullable<QueryOptions["parsers"]>;
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -102,6 +103,16 @@ export class PgliteThread {
     done = true;
     await this.call(worker, { type: "end", txId, commit: true });
     return result;
+  }
+
+  /**
+   * insertDriftBatch run in the worker: the batch's rows cross once (structured clone), the worker builds the
+   * unnest SQL and runs the transaction; one round trip instead of four (begin, two inserts, commit) and no SQL
+   * building on this thread. writes.ts calls it when the drizzle database's client is this proxy.
+   */
+  async insertDriftBatch(batch: DriftBatch): Promise<DriftBatchResult> {
+    const worker = await this.ready();
+    return (await this.call(worker, { type: "driftBatch", batch })) as DriftBatchResult;
   }
 
   /** LISTEN in the worker's PGlite; resolves with the function that stops it. Renewed after a worker restart. */

@@ -39,6 +39,11 @@ export interface DriftBatchResult {
  */
 export async function insertDriftBatch(db: Db, batch: DriftBatch): Promise<DriftBatchResult> {
   if (batch.requests.length === 0 && batch.samples.length === 0) return { requests: 0, samples: 0 };
+  // PGlite in its worker thread (createDb(…, { thread: true })): the whole batch runs there (pglite-thread.ts).
+  const client = (db as { $client?: { insertDriftBatch?: unknown } }).$client;
+  if (client && typeof client.insertDriftBatch === "function") {
+    return (client as { insertDriftBatch: (b: DriftBatch) => Promise<DriftBatchResult> }).insertDriftBatch(batch);
+  }
   return db.transaction(async (tx) => {
     const txDb = tx as unknown as Db; // a transaction runs the same queries as the database
     let requestCount = 0;
@@ -59,12 +64,11 @@ export async function insertDriftBatch(db: Db, batch: DriftBatch): Promise<Drift
  * NULL column then rejects the batch, as a VALUES insert would).
  */
 async function insertUnnest(db: Db, table: PgTable, rows: ReadonlyArray<Record<string, unknown>>): Promise<number> {
-  const columns = Object.entries(getTableColumns(table));
-  const arrays = columns.map(([key, column]) => {
+  const { columns, names } = shapeOf(table);
+  const arrays = columns.map(({ key, column, type }) => {
     const literal = arrayLiteral(rows.map((row) => driverValue(column, row[key])));
-    return sql`${literal}::${sql.raw(column.getSQLType())}[]`;
+    return sql`${literal}::${type}[]`;
   });
-  const names = sql.join(columns.map(([, column]) => sql.identifier(column.name)), sql`, `);
   const [result] = await selectRows<{ n: number }>(
     db,
     sql`with inserted as (
@@ -73,6 +77,27 @@ async function insertUnnest(db: Db, table: PgTable, rows: ReadonlyArray<Record<s
         select count(*)::int as n from inserted`,
   );
   return result?.n ?? 0;
+}
+
+interface TableShape {
+  columns: { key: string; column: PgColumn; type: SQL }[];
+  names: SQL;
+}
+
+const shapes = new WeakMap<PgTable, TableShape>();
+
+/** A table's columns, their SQL types and the quoted column list, computed once per table (not per batch). */
+function shapeOf(table: PgTable): TableShape {
+  let shape = shapes.get(table);
+  if (!shape) {
+    const entries = Object.entries(getTableColumns(table));
+    shape = {
+      columns: entries.map(([key, column]) => ({ key, column, type: sql.raw(column.getSQLType()) })),
+      names: sql.join(entries.map(([, column]) => sql.identifier(column.name)), sql`, `),
+    };
+    shapes.set(table, shape);
+  }
+  return shape;
 }
 
 function driverValue(column: PgColumn, value: unknown): unknown {
@@ -102,7 +127,8 @@ function arrayLiteral(values: unknown[]): string {
     else if (typeof v === "number") text = Object.is(v, -0) ? "-0" : String(v); // NaN, Infinity are valid float8
     else if (v instanceof Date) text = v.toISOString();
     else text = String(v);
-    return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+    if (text.includes("\\") || text.includes('"')) text = text.replace(/\\/g, "\\\\").replace(/"/g, '\\"'); // most values need no escaping
+    return `"${text}"`;
   });
   return `{${parts.join(",")}}`;
 }

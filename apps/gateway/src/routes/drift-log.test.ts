@@ -6,7 +6,7 @@ import { makeSketchSpec, ReferenceStatsBuilder, SketchReference } from "@tether/
 import { describe, expect, it } from "vitest";
 import { Pcg32 } from "@tether/shared/sampling/prng";
 import { FakeEngine } from "../../../../test/support/fake-engine";
-import { post, testApp, TEXT_ONLY } from "../../../../test/support/gateway-app";
+import { post, testApp, TEXT_ONLY, until } from "../../../../test/support/gateway-app";
 
 function sketchReference(layers: number[], m: number): SketchReference {
   const builder = new ReferenceStatsBuilder(makeSketchSpec({ d: 16, layers, m }));
@@ -75,4 +75,34 @@ describe("drift log", () => {
   it("refuses a reference with a shorter context window than the policy's (it could not score long answers)", () => {
     expect(() => testApp({ policyEngine: new FakeEngine({ contextWindow: 256 }) })).toThrow(/reference: context window 128 is shorter than the policy's 256/);
   });
+});
+
+describe("the engines' slot and the drift log's fsync", () => {
+  for (const stream of [false, true]) {
+    it(`frees the slot while an entry waits to be durable, and answers only once it is (stream: ${stream})`, async () => {
+      const { app, store } = testApp({ policy: TEXT_ONLY, reference: TEXT_ONLY, config: { limits: { max_concurrent: 1 } } });
+      const durable: Array<() => void> = [];
+      const keep = store.record.bind(store);
+      store.record = (entry) => {
+        keep(entry);
+        return new Promise<void>((resolve) => durable.push(resolve)); // as durability "fsync": settled after the group fsync
+      };
+      const settled: string[] = [];
+      const ask = (id: string) =>
+        post(app, "/v1/completions", { prompt: "ab", max_tokens: 2, drift_guard: false, stream })
+          .then((res) => res.text().then((text) => ({ status: res.status, text })))
+          .then((r) => (settled.push(id), r));
+      const a = ask("a");
+      const b = ask("b");
+      // with one slot, b reaches the drift log only if a freed the slot before its entry was durable
+      await until(() => store.entries.length === 2);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(settled).toEqual([]); // neither is answered (nor its stream finished) before its entry is durable
+      for (const done of durable) done();
+      const [ra, rb] = await Promise.all([a, b]);
+      expect([ra.status, rb.status]).toEqual([200, 200]);
+      if (stream) expect(ra.text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+      expect(app.context.scheduler.active).toBe(0);
+    });
+  }
 });

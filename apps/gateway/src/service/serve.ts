@@ -35,6 +35,9 @@ export async function serveGeneration(ctx: GatewayContext, input: ServeInput): P
     const meta = responseMeta(ctx, input);
     const tokenizer = ctx.policy.tokenizer;
     const body = input.plan.endpoint === "chat.completions" ? chatBody(meta, tokenizer, input.plan, result) : completionBody(meta, tokenizer, input.plan, result);
+    // The engines' slot is free once the result is in hand: the next queued request decodes while this one's
+    // drift-log entry waits for its group fsync (the response itself still waits for it).
+    release();
     await finishRequest(ctx, factsOf(ctx, input, state, 200, null, result)); // throws DriftLogFullError → 503 below
     return Response.json(body);
   } catch (error) {

@@ -67,6 +67,7 @@ async function finishStream(
   try {
     const result = await s.run;
     if (input.plan.includeUsage) s.sink.send(JSON.stringify(s.format.usage(usageOf(input.plan, result))));
+    s.release(); // the engines' slot is free while the entry waits for its group fsync ([DONE] still waits for it)
     await finishRequest(ctx, factsOf(ctx, input, state, 200, null, result)); // DriftLogFullError → not acknowledged
     s.sink.send("[DONE]");
   } catch (error) {

@@ -23,7 +23,7 @@ import {
   type DriftStoreStats,
 } from "./drift-store";
 import { backoffDelay, describeError, isRowError, withTimeout } from "./retry";
-import { encodeSpillLine } from "./spill-codec";
+import { encodeSpillBytes, encodeSpillLine } from "./spill-codec";
 import { SpillQueue } from "./spill-queue";
 import { DriftWal, type WalTicket } from "./wal";
 
@@ -145,11 +145,11 @@ export class BatchedDriftWriter implements DriftStore {
 
   /** Durability "fsync": the entry goes to the write-ahead log, and to memory once it is on disk. */
   private recordDurable(wal: DriftWal, entry: DriftLogEntry, rows: number): Promise<void> {
-    const line = encodeSpillLine(entry);
-    const total = wal.bytes + this.spill.bytes + Buffer.byteLength(line, "utf8");
+    const line = encodeSpillBytes(entry); // encoded once: these bytes are counted, written and fsync'd
+    const total = wal.bytes + this.spill.bytes + line.byteLength;
     if (total > this.options.log.spill_max_bytes) {
       this.counters.refused++;
-      const message = `drift log full: database behind and the local log at ${total - Buffer.byteLength(line, "utf8")} of ${this.options.log.spill_max_bytes} bytes (drift_log.spill_max_bytes)`;
+      const message = `drift log full: database behind and the local log at ${total - line.byteLength} of ${this.options.log.spill_max_bytes} bytes (drift_log.spill_max_bytes)`;
       throw new DriftLogFullError("spill_full", message);
     }
     const { ticket, durable } = wal.append(line);
@@ -233,7 +233,7 @@ export class BatchedDriftWriter implements DriftStore {
   private spillEntry(entry: DriftLogEntry, rows: number, force: boolean): Promise<void> {
     let appended: Promise<void>;
     try {
-      appended = this.spill.append(encodeSpillLine(entry), force);
+      appended = this.spill.append(encodeSpillBytes(entry), force);
     } catch (err) {
       this.counters.refused++;
       throw err;

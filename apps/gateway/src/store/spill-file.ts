@@ -4,6 +4,7 @@
 // newline included. A crash can therefore leave at most a torn tail (the group being written), which
 // was never acknowledged: the reader reports it and skips it. Files are never reopened for appending
 // (`wx`): a new process starts a new file, so a torn tail can never end up in the middle of a file.
+import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { entryRows, type DriftLogEntry } from "./drift-store";
@@ -11,9 +12,12 @@ import { decodeSpillLine } from "./spill-codec";
 
 const NEWLINE = 0x0a;
 const READ_CHUNK_BYTES = 1 << 20;
+// O_DSYNC: each write returns once its data is on disk, as write + fdatasync would, in one system call and one
+// trip through libuv's thread pool instead of two. Where the platform has no O_DSYNC (Windows), write + datasync.
+const O_DSYNC: number | undefined = constants.O_DSYNC;
 
 interface PendingAppend {
-  bytes: Buffer;
+  bytes: Uint8Array;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -23,7 +27,7 @@ interface PendingAppend {
  * (group commit), so a burst of spills costs one fdatasync per group, not per line.
  * @example
  * const file = await SpillAppender.create("/srv/spill/spill-0000000001.jsonl");
- * await file.append(encodeSpillLine(entry)); // on disk once this resolves
+ * await file.append(encodeSpillBytes(entry)); // on disk once this resolves
  * await file.close();
  */
 export class SpillAppender {
@@ -34,18 +38,25 @@ export class SpillAppender {
   private constructor(
     readonly path: string,
     private readonly fh: FileHandle,
+    /** Opened with O_DSYNC: a write is durable when it returns, no separate fdatasync. */
+    private readonly dsync: boolean,
   ) {}
 
-  /** Creates the file (failing if it exists) and makes its directory entry durable. */
-  static async create(path: string): Promise<SpillAppender> {
-    const fh = await open(path, "wx", 0o600);
+  /**
+   * Creates the file (failing if it exists) and makes its directory entry durable. `dsync: false` keeps
+   * write + fdatasync even where O_DSYNC exists (tests compare the two).
+   */
+  static async create(path: string, options: { dsync?: boolean } = {}): Promise<SpillAppender> {
+    const dsync = (options.dsync ?? true) && O_DSYNC !== undefined;
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (dsync ? O_DSYNC! : 0); // "wx" (+ O_DSYNC)
+    const fh = await open(path, flags, 0o600);
     try {
       await syncDirectory(dirname(path));
     } catch (err) {
       await fh.close();
       throw err;
     }
-    return new SpillAppender(path, fh);
+    return new SpillAppender(path, fh, dsync);
   }
 
   /** True once a write or fsync failed: later appends are refused (the file may end in a partial line). */
@@ -53,11 +64,11 @@ export class SpillAppender {
     return this.failure !== null;
   }
 
-  /** Resolves once `line` (which must end in "\n") is written and fsync'd. */
-  append(line: string): Promise<void> {
+  /** Resolves once `line` (which must end in "\n"; a string or its UTF-8 bytes) is written and fsync'd. */
+  append(line: string | Uint8Array): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.pending.push({ bytes: Buffer.from(line, "utf8"), resolve, reject });
+      this.pending.push({ bytes: typeof line === "string" ? Buffer.from(line, "utf8") : line, resolve, reject });
       this.writing ??= this.writeGroups();
     });
   }
@@ -68,8 +79,8 @@ export class SpillAppender {
     while (this.pending.length > 0) {
       const group = this.pending.splice(0);
       try {
-        await writeAll(this.fh, Buffer.concat(group.map((p) => p.bytes)));
-        await this.fh.datasync();
+        await writeAll(this.fh, group.length === 1 ? group[0]!.bytes : Buffer.concat(group.map((p) => p.bytes)));
+        if (!this.dsync) await this.fh.datasync();
         for (const p of group) p.resolve();
       } catch (err) {
         this.failure = err;
@@ -86,7 +97,7 @@ export class SpillAppender {
   }
 }
 
-async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
+async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
   for (let done = 0; done < bytes.length; ) {
     const { bytesWritten } = await fh.write(bytes, done, bytes.length - done);
     done += bytesWritten;

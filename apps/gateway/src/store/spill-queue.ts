@@ -103,8 +103,8 @@ export class SpillQueue {
    * the cap would be passed (unless `force`: close() spilling rows that were already acknowledged), and
    * rejects with one (reason "spill_failed") when the file cannot be written.
    */
-  append(line: string, force = false): Promise<void> {
-    const size = Buffer.byteLength(line, "utf8");
+  append(line: string | Uint8Array, force = false): Promise<void> {
+    const size = typeof line === "string" ? Buffer.byteLength(line, "utf8") : line.byteLength;
     if (!force && this.bytes + size > this.options.maxBytes) {
       throw new DriftLogFullError(
         "spill_full",

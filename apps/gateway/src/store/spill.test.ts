@@ -1,10 +1,10 @@
 // Spill files without a database: the line codec, batch reads with torn and corrupt lines, group-fsync appends, the queue's cap and rotation.
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { afterAll, describe, expect, test } from "vitest";
 import { DriftLogFullError, entryRows } from "./drift-store";
-import { decodeSpillLine, encodeSpillLine } from "./spill-codec";
+import { decodeSpillLine, encodeSpillBytes, encodeSpillLine } from "./spill-codec";
 import { readSpillBatch, SpillAppender } from "./spill-file";
 import { SpillQueue } from "./spill-queue";
 import { collectWarnings, makeEntry, tempDir } from "../../../../test/support/drift-log-helpers";
@@ -28,6 +28,24 @@ describe("spill codec", () => {
     expect(back.request.createdAt).toBeInstanceOf(Date);
     expect(Object.is(back.samples[0]!.logRatio, -0)).toBe(true);
     expect(back.samples[1]!.klMax).toBe(Infinity);
+  });
+
+  test("encodeSpillBytes: the same line as bytes, with and without values that need the tagged encoding", () => {
+    const plain = makeEntry("bytes", 1, 3, 2);
+    for (const s of plain.samples) s.logRatio = 0.5; // finite numbers only: the fast path
+    const tagged = makeEntry("bytes", 5, 3, 2); // an Infinity klMax
+    tagged.samples[0]!.logRatio = -0;
+    for (const entry of [plain, tagged]) {
+      const bytes = encodeSpillBytes(entry);
+      const json = JSON.stringify({ r: entry.request, s: entry.samples }, (_k, v: unknown) =>
+        typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0)) ? { $f: Object.is(v, -0) ? "-0" : String(v) } : v,
+      ); // an independent encoding: the replacer on every value
+      expect(bytes.toString("utf8")).toBe(`${crc32(Buffer.from(json)).toString(16).padStart(8, "0")} ${json}\n`);
+      expect(encodeSpillLine(entry)).toBe(bytes.toString("utf8"));
+      expect(decodeSpillLine(bytes.subarray(0, -1))).toEqual(entry);
+    }
+    expect(encodeSpillLine(tagged)).toContain('{"$f":"-0"}');
+    expect(encodeSpillLine(plain)).not.toContain("$f");
   });
 
   test("the checksum is zlib's CRC-32 of the JSON, and any damage is detected", () => {
@@ -81,6 +99,30 @@ describe("spill files", () => {
     await file.close();
     expect(readFileSync(path, "utf8")).toBe(lines.join("") + line("ap", 300));
     await expect(SpillAppender.create(path)).rejects.toThrow(/EEXIST/); // never appends to an earlier file
+  });
+
+  test.runIf(process.platform === "linux")("appends are O_DSYNC writes where the platform has it, write + fdatasync otherwise; same bytes", async () => {
+    const flagsOf = (fdPath: string) => {
+      // /proc/self/fdinfo of the appender's descriptor: the kernel's own record of the open flags (octal)
+      for (const fd of readdirSync("/proc/self/fd")) {
+        try {
+          if (readlinkSync(`/proc/self/fd/${fd}`) === fdPath) return parseInt(/flags:\s+([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))![1]!, 8);
+        } catch {
+          // a descriptor closed meanwhile
+        }
+      }
+      throw new Error(`no descriptor for ${fdPath}`);
+    };
+    const O_DSYNC = 0o10000; // Linux's value (asm-generic/fcntl.h), not read from node:fs
+    const lines = Array.from({ length: 50 }, (_, i) => encodeSpillBytes(makeEntry("ds", i, 2, 1)));
+    for (const dsync of [true, false]) {
+      const path = join(tmp.dir, `dsync-${dsync}.jsonl`);
+      const file = await SpillAppender.create(path, { dsync });
+      expect((flagsOf(path) & O_DSYNC) !== 0).toBe(dsync);
+      await Promise.all(lines.map((l) => file.append(l)));
+      await file.close();
+      expect(readFileSync(path)).toEqual(Buffer.concat(lines));
+    }
   });
 });
 

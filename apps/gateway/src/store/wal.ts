@@ -46,7 +46,7 @@ export interface DriftWalOptions {
 /**
  * @example
  * const wal = new DriftWal({ queue, segmentBytes: 4 << 20, warn: console.warn });
- * const { ticket, durable } = wal.append(encodeSpillLine(entry));
+ * const { ticket, durable } = wal.append(encodeSpillBytes(entry));
  * await durable;             // on disk: the response may be sent
  * wal.committed(ticket);     // once the database holds the entry
  * await wal.close();
@@ -68,13 +68,13 @@ export class DriftWal {
   }
 
   /**
-   * Appends one encoded line (ending in "\n"). `durable` resolves once it is fsync'd and rejects with
+   * Appends one encoded line (ending in "\n"; a string or its UTF-8 bytes, see encodeSpillBytes). `durable` resolves once it is fsync'd and rejects with
    * DriftLogFullError("spill_failed") when the write fails; the ticket must be settled either way.
    */
-  append(line: string): { ticket: WalTicket; durable: Promise<void> } {
+  append(line: string | Uint8Array): { ticket: WalTicket; durable: Promise<void> } {
     if (this.active?.failed) this.seal(this.active);
     const segment = (this.active ??= this.newSegment());
-    segment.bytes += Buffer.byteLength(line, "utf8");
+    segment.bytes += typeof line === "string" ? Buffer.byteLength(line, "utf8") : line.byteLength;
     segment.held++;
     const durable = segment.file
       .then((file) => file.append(line))
