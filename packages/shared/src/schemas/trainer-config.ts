@@ -96,7 +96,7 @@ const base = z.strictObject({
   // --- what to do ------------------------------------------------------------------------------
   command: oneOf(TRAINER_COMMANDS),
   input: text().optional(), // positional: the checkpoint for `export`, the HF folder for `import-hf`
-  preset: text().default("tiny"), // "tiny" (~100k params, CI), "demo" (d=128, 3 layers: models/demo), "small" (d=256, 4 layers) or a path to a Qwen2 config.json
+  preset: text().default("tiny"), // "tiny" (~100k params, CI), "demo" (d=128, 3 layers, ~0.6M), "small" (d=256, 4 layers) or a path to a Qwen2 config.json
   reference: text().optional(), // frozen reference checkpoint dir: the KL anchor (required by sft, grpo, sweep)
   init: text().optional(), // checkpoint whose weights start training; default: the reference (or random for pretrain)
   data: text().optional(), // JSONL: {"prompt","completion"} for sft, {"prompt","answer"} for grpo; default: bundled task
