@@ -102,18 +102,19 @@ describe("gateway end to end: openai client → startGateway (ONNX demo pair, PG
   });
 
   it("golden: temperature 0 with the guard off returns exactly the float64 greedy decode of the policy, with its logprobs and drift", async () => {
-    const cases: { prompt: string; asIds: boolean }[] = [
+    const cases: { prompt: string; asIds: boolean; maxTokens?: number }[] = [
       { prompt: "12+7=", asIds: false },
       { prompt: "23*4=", asIds: true },
       { prompt: "40+2=", asIds: false },
       { prompt: "Hello", asIds: true },
-      { prompt: "abc", asIds: false }, // runs to max_tokens
+      { prompt: "abc", asIds: false },
+      { prompt: "123*4=", asIds: false, maxTokens: 2 }, // runs to max_tokens: 492 is three digits before the eos
     ];
     const finishes = new Set<string>();
-    for (const { prompt, asIds } of cases) {
+    for (const { prompt, asIds, maxTokens = 8 } of cases) {
       const ids = tokenizer.encode(prompt);
-      const want = greedyDecode(policy64, ids, 8, EOS);
-      const res = await client.completions.create(guarded({ model: MODEL, prompt: asIds ? ids : prompt, max_tokens: 8, temperature: 0, logprobs: 1 }, false));
+      const want = greedyDecode(policy64, ids, maxTokens, EOS);
+      const res = await client.completions.create(guarded({ model: MODEL, prompt: asIds ? ids : prompt, max_tokens: maxTokens, temperature: 0, logprobs: 1 }, false));
       const choice = res.choices[0]!;
       const stopped = EOS.includes(want.at(-1)!);
       expect(res.usage!.prompt_tokens, prompt).toBe(ids.length);

@@ -5,7 +5,7 @@ import { TRAINER_FLAG_KEYS, type TrainerCommand } from "@tether/shared/schemas/t
 export const FLAG_NAMES: readonly string[] = TRAINER_FLAG_KEYS.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
 
 const COMMON = `common flags:
-  --preset tiny|small|<config.json>   model shape (tiny ≈ 100k params, small: d=256, 4 layers)
+  --preset tiny|demo|small|<config.json>   model shape (tiny ≈ 100k params, demo: d=128, 3 layers, small: d=256, 4 layers)
   --steps N  --batch N  --lr X  --seed N  --out <dir>  --warmup-steps N  --grad-clip X  --weight-decay X
   --backend auto|node-gpu|node|wasm|cpu  (auto: tfjs-node-gpu, else tfjs-node, else wasm, else cpu)
   --workers N|auto  data-parallel replicas on worker threads for pretrain, sft and grpo (default 1; auto = physical cores)
@@ -20,6 +20,8 @@ ${COMMON}`,
   sft: `tether-train sft --reference <ckpt> [flags]
   Supervised fine-tuning: cross-entropy + β·KL to the reference. --kl forward|reverse|mixed (--kl-mix λ),
   --beta X, --beta-controller fixed|target|ratio, --kl-on task|replay|both.
+  Without --data: the bundled products; --task-max-left N (default 99) and --task-left-digits uniform|balanced
+  widen the training problems (balanced: each left-operand length equally likely); held-out stays 0–99 × one digit.
 ${COMMON}`,
   grpo: `tether-train grpo --reference <ckpt> [flags]
   Group-relative policy optimisation with a verifiable reward: --group-size G, --clip-eps ε,

@@ -34,7 +34,7 @@ describe("tether-train CLI", () => {
 
   it("--help lists the commands; <command> --help its flags", () => {
     expect(cli("--help").stdout).toMatch(/pretrain .*\n.*sft/);
-    expect(cli("pretrain", "--help").stdout).toMatch(/--preset tiny\|small/);
+    expect(cli("pretrain", "--help").stdout).toMatch(/--preset tiny\|demo\|small/);
   });
 
   it("the GPU image (TETHER_REQUIRE_GPU=1) refuses to start without tfjs-node-gpu unless TETHER_ALLOW_CPU=1", () => {

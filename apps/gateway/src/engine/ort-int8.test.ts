@@ -25,8 +25,11 @@ describe("OrtNodeEngine with int8 weights", () => {
     const [fp32, int8] = await Promise.all([OrtNodeEngine.load(dir, { intraOpNumThreads: 1 }), OrtNodeEngine.load(dir, { intraOpNumThreads: 1, weights: "int8" })]);
     expect(int8.checkpoint.onnx.path).toMatch(/onnx\/model_int8\.onnx$/);
     expect(fp32.checkpoint.onnx.path).toMatch(/onnx\/model\.onnx$/);
-    const prompt = fp32.tokenizer.encode("<|im_start|>user\n12+7=<|im_end|>\n<|im_start|>assistant\n");
-    const tokens = fp32.tokenizer.encode("19<|im_end|>");
+    // The raw prompt form the demo was trained on, like the held-out base-corpus sequences export.json's tolerance
+    // was measured on (quantized.heldout): wrapped in ChatML tokens it never trained on, the 0.6M demo policy's
+    // int8 moved the logits further than that (2.7 against a bound of 0.73).
+    const prompt = fp32.tokenizer.encode("12+7=");
+    const tokens = [...fp32.tokenizer.encode("19"), fp32.info.eosTokenIds[0]!];
     const decode = async (engine: OrtNodeEngine) => {
       const session = await engine.startDecode(prompt, 2);
       const outs = [(await session.prefill()).logits];

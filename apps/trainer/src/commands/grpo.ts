@@ -12,12 +12,11 @@
 //   5) β controller fed the exact reverse KL of the rollouts (nats/token) and the mean reward
 import * as tf from "@tensorflow/tfjs";
 import type { TrainerConfig } from "@tether/shared/schemas/trainer-config";
-import { NEW_TASK_DATASET, bundledDataset } from "../data/bundled";
 import { readGrpoJsonl } from "../data/jsonl";
 import { reward } from "../data/reward";
 import { generate } from "../model/generate";
 import { forward } from "../model/qwen2";
-import { BUNDLED_EXAMPLES, FineTuneRun, type FineTuneResult } from "../train/fine-tune-run";
+import { FineTuneRun, bundledTaskTrain, type FineTuneResult } from "../train/fine-tune-run";
 import { startWorkers, stepGrads } from "../parallel/data-parallel";
 import type { RowBatch } from "../train/batch-grads";
 import { groupAdvantages, klEstimatorTensor } from "../train/grpo-objective";
@@ -31,7 +30,7 @@ import { nextReplayBatch } from "../train/replay-anchor";
 export async function grpo(cfg: TrainerConfig, log: (line: string) => void = console.error): Promise<FineTuneResult> {
   const run = await FineTuneRun.open(cfg, "grpo", log);
   const { policy, reference, model, tok } = run;
-  const prompts = cfg.data ? readGrpoJsonl(cfg.data) : bundledDataset(NEW_TASK_DATASET, "train", cfg.seed, BUNDLED_EXAMPLES);
+  const prompts = cfg.data ? readGrpoJsonl(cfg.data) : bundledTaskTrain(cfg);
   const stopIds = [tok.eosId, ...tok.encode("\n")];
   const taskKl = cfg.klOn !== "replay";
   const replica = { policy: policy.params, reference: reference.params, config: model };

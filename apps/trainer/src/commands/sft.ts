@@ -7,10 +7,9 @@
 // Loss and gradients: train/batch-grads.ts, in this thread or over --workers data-parallel replicas.
 import * as tf from "@tensorflow/tfjs";
 import type { TrainerConfig } from "@tether/shared/schemas/trainer-config";
-import { NEW_TASK_DATASET, bundledDataset } from "../data/bundled";
 import { collate, encodeExamples } from "../data/batches";
 import { readSftJsonl } from "../data/jsonl";
-import { BUNDLED_EXAMPLES, FineTuneRun, type FineTuneResult } from "../train/fine-tune-run";
+import { FineTuneRun, bundledTaskTrain, type FineTuneResult } from "../train/fine-tune-run";
 import { startWorkers, stepGrads } from "../parallel/data-parallel";
 import { nextReplayBatch } from "../train/replay-anchor";
 
@@ -20,7 +19,7 @@ import { nextReplayBatch } from "../train/replay-anchor";
 export async function sft(cfg: TrainerConfig, log: (line: string) => void = console.error): Promise<FineTuneResult> {
   const run = await FineTuneRun.open(cfg, "sft", log);
   const { policy, reference, model, tok } = run;
-  const examples = cfg.data ? readSftJsonl(cfg.data) : bundledDataset(NEW_TASK_DATASET, "train", cfg.seed, BUNDLED_EXAMPLES);
+  const examples = cfg.data ? readSftJsonl(cfg.data) : bundledTaskTrain(cfg);
   const taskRows = encodeExamples(examples, tok, { mode: "sft", maxLength: run.maxLength }).rows;
 
   const objective = { kind: "sft", beta: 0, klOn: cfg.klOn, kl: cfg.kl, klMix: cfg.klMix } as const;

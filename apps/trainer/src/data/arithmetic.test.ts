@@ -132,4 +132,35 @@ describe("multiplication (new task)", () => {
     }
     expect(() => multiplicationExamples("train", 1, 1, { maxRight: -2 })).toThrow("maxRight must be an integer in [0, 10000000] (got -2)");
   });
+
+  it("leftDigits balanced: a third each of 1-, 2- and 3-digit left operands up to maxLeft, correct products", () => {
+    const xs = multiplicationExamples("train", 1, 6000, { maxLeft: 999, leftDigits: "balanced" });
+    const counts = [0, 0, 0];
+    for (const x of xs) {
+      expect(x.prompt).toMatch(/^(0|[1-9]\d{0,2})\*\d=$/); // no leading zeros, one-digit multiplier
+      expect(x.completion).toBe(solve(x.prompt));
+      counts[String(operands(x.prompt)[0]).length - 1]!++;
+    }
+    // each length ~2,000 (binomial sd ~37; the 1-digit and 2-digit lengths lose a few more to the held-out share)
+    for (const c of counts) expect(Math.abs(c - 2000)).toBeLessThan(200);
+    // a maxLeft that is not all nines caps the longest length: 0–150 → 100–150 for three digits
+    for (const x of multiplicationExamples("train", 2, 500, { maxLeft: 150, leftDigits: "balanced" })) expect(operands(x.prompt)[0]).toBeLessThanOrEqual(150);
+    // the default draws are unchanged by the option's existence
+    expect(multiplicationExamples("train", 1, 200, { leftDigits: "uniform" })).toEqual(multiplicationExamples("train", 1, 200));
+    expect(() => multiplicationExamples("train", 1, 1, { leftDigits: "log" as "uniform" })).toThrow(ParameterError);
+  });
+
+  it("a broader training corpus (0–999, balanced) never contains a held-out prompt of the default 0–99 task", () => {
+    // recompute the split independently of sampleSplit: every 0–99 × 0–9 prompt, held out by the salted hash
+    const heldOutAll = new Set<string>();
+    for (let a = 0; a <= 99; a++) for (let b = 0; b <= 9; b++) if (splitOf(`${a}*${b}=`, 0.1, "multiplication") === "heldout") heldOutAll.add(`${a}*${b}=`);
+    expect(heldOutAll.size).toBe(104); // the evaluation set of eval.json draws from these
+    expect(prompts(multiplicationExamples("heldout", 1, 104))).toEqual(heldOutAll);
+    for (const seed of [1, 2]) {
+      const train = multiplicationExamples("train", seed, 20_000, { maxLeft: 999, leftDigits: "balanced" });
+      for (const x of train) expect(heldOutAll.has(x.prompt), x.prompt).toBe(false);
+      // and it does cover the default task's training problems, which it must to be a superset corpus
+      expect([...prompts(train)].filter((p) => operands(p)[0] < 100).length).toBeGreaterThan(850);
+    }
+  });
 });

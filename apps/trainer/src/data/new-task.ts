@@ -17,6 +17,7 @@
 //    β-sweep uninformative.
 // 4. Comparable answers: 0–891 (1–3 digits) against the base's 0–198, so exact-match accuracies of the
 //    two tasks measure the same kind of output.
+import { ParameterError } from "@tether/shared/errors";
 import type { Pcg32 } from "@tether/shared/sampling/prng";
 import { checkHeldOutFraction, checkInt, sampleSplit } from "./problems";
 import type { Split, TaskExample } from "./problems";
@@ -32,6 +33,25 @@ export interface MultiplicationOptions {
   maxRight?: number;
   /** Share of all problems that is held out (by hash of the prompt). Default 0.1. */
   heldOutFraction?: number;
+  /**
+   * How the left operand is drawn. "uniform" (default): uniform over 0..maxLeft. "balanced": first its digit
+   * count, uniform over 1..digits(maxLeft), then uniform over the numbers of that length up to maxLeft (0–9 for one
+   * digit), so that a 0–999 training corpus is a third two-digit problems rather than a tenth. The split is by
+   * prompt either way: a problem is held out (or not) whatever the options that drew it.
+   */
+  leftDigits?: "uniform" | "balanced";
+}
+
+/**
+ * A left operand drawn as `leftDigits` says (see MultiplicationOptions).
+ * @example drawLeft(rng, 999, "balanced") // 1-, 2- and 3-digit numbers, a third each
+ */
+function drawLeft(rng: Pcg32, maxLeft: number, leftDigits: "uniform" | "balanced"): number {
+  if (leftDigits === "uniform") return rng.nextInt(maxLeft + 1);
+  const digits = 1 + rng.nextInt(String(maxLeft).length);
+  const lo = digits === 1 ? 0 : 10 ** (digits - 1);
+  const hi = Math.min(10 ** digits - 1, maxLeft);
+  return lo + rng.nextInt(hi - lo + 1);
 }
 
 // Products of factors ≤ 1e7 stay exact in a double.
@@ -62,6 +82,8 @@ export function multiplicationExamples(
   const maxLeft = checkInt("maxLeft", options.maxLeft ?? 99, 0, MAX_FACTOR);
   const maxRight = checkInt("maxRight", options.maxRight ?? 9, 0, MAX_FACTOR);
   const heldOutFraction = checkHeldOutFraction(options.heldOutFraction ?? 0.1);
-  const draw = (rng: Pcg32) => multiplicationProblem(rng.nextInt(maxLeft + 1), rng.nextInt(maxRight + 1));
+  const leftDigits = options.leftDigits ?? "uniform";
+  if (leftDigits !== "uniform" && leftDigits !== "balanced") throw new ParameterError("leftDigits", "must be uniform or balanced", leftDigits);
+  const draw = (rng: Pcg32) => multiplicationProblem(drawLeft(rng, maxLeft, leftDigits), rng.nextInt(maxRight + 1));
   return sampleSplit(draw, { split, seed, n, task: NEW_TASK, heldOutFraction });
 }

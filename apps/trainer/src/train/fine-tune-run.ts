@@ -149,6 +149,18 @@ export class FineTuneRun {
   }
 }
 
+/**
+ * The bundled new task's training problems (sft and grpo without --data): --task-max-left and --task-left-digits
+ * widen them; the held-out evaluation set (taskHeldOut) keeps the default task.
+ * @example bundledTaskTrain(parseTrainerConfig({ command: "sft", taskMaxLeft: "999", taskLeftDigits: "balanced" }))
+ */
+export function bundledTaskTrain(cfg: TrainerConfig): TaskExample[] {
+  return bundledDataset(NEW_TASK_DATASET, "train", cfg.seed, BUNDLED_EXAMPLES, {
+    ...(cfg.taskMaxLeft !== undefined ? { maxLeft: cfg.taskMaxLeft } : {}),
+    ...(cfg.taskLeftDigits !== undefined ? { leftDigits: cfg.taskLeftDigits } : {}),
+  });
+}
+
 /** The eval line of metrics.jsonl (report/ reads these fields). */
 export function evalRecord(step: number, e: PolicyEval): MetricRecord {
   return {

@@ -24,19 +24,19 @@ export async function setupBackend(cfg: TrainerConfig, log: (line: string) => vo
 }
 
 /**
- * Model config from --preset: "tiny", "small" or a Hugging Face Qwen2 config.json; the vocabulary comes
+ * Model config from --preset: "tiny", "demo", "small" or a Hugging Face Qwen2 config.json; the vocabulary comes
  * from the tokenizer (a config.json's vocab_size must cover it).
  * @example modelConfigFor("tiny", tok).hiddenSize // 64
  */
 export function modelConfigFor(preset: string, tok: Tokenizer): ModelConfig {
-  if (preset === "tiny" || preset === "small") {
+  if (preset === "tiny" || preset === "demo" || preset === "small") {
     return validateModelConfig({ ...PRESETS[preset], vocabSize: tok.vocabSize, bosTokenId: tok.eosId, eosTokenId: tok.eosId });
   }
   let hf: Record<string, unknown>;
   try {
     hf = JSON.parse(readFileSync(preset, "utf8"));
   } catch (e) {
-    throw new Error(`--preset: "${preset}" is not tiny, small or a readable config.json (${(e as Error).message})`);
+    throw new Error(`--preset: "${preset}" is not tiny, demo, small or a readable config.json (${(e as Error).message})`);
   }
   const c = fromHfConfig(hf);
   if (c.vocabSize < tok.vocabSize) throw new Error(`--preset: vocab_size ${c.vocabSize} is smaller than the tokenizer's ${tok.vocabSize}`);

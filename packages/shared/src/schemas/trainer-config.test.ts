@@ -76,6 +76,10 @@ describe("trainerConfig ranges", () => {
     expect(problemsOf({ ...sft, workers: "many" })).toHaveLength(1);
     expect(parseTrainerConfig({ ...sft, workers: "auto" }).workers).toBe("auto");
     expect(parseTrainerConfig({ ...sft, workers: "2" }).workers).toBe(2);
+    expect(parseTrainerConfig({ ...sft, taskMaxLeft: "999", taskLeftDigits: "balanced" })).toMatchObject({ taskMaxLeft: 999, taskLeftDigits: "balanced" });
+    expect(parseTrainerConfig(sft).taskMaxLeft).toBeUndefined(); // unset: the bundled task's own default (0–99, uniform)
+    expect(problemsOf({ ...sft, taskMaxLeft: -1 })).toEqual(["--task-max-left: must be an integer in [0, 10000000] (got -1)"]);
+    expect(problemsOf({ ...sft, taskLeftDigits: "log" })).toHaveLength(1);
   });
 
   it("reports several problems at once, one line each", () => {

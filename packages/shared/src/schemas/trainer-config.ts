@@ -96,10 +96,14 @@ const base = z.strictObject({
   // --- what to do ------------------------------------------------------------------------------
   command: oneOf(TRAINER_COMMANDS),
   input: text().optional(), // positional: the checkpoint for `export`, the HF folder for `import-hf`
-  preset: text().default("tiny"), // "tiny" (~100k params, CI), "small" (d=256, 4 layers) or a path to a Qwen2 config.json
+  preset: text().default("tiny"), // "tiny" (~100k params, CI), "demo" (d=128, 3 layers, ~0.6M), "small" (d=256, 4 layers) or a path to a Qwen2 config.json
   reference: text().optional(), // frozen reference checkpoint dir: the KL anchor (required by sft, grpo, sweep)
   init: text().optional(), // checkpoint whose weights start training; default: the reference (or random for pretrain)
   data: text().optional(), // JSONL: {"prompt","completion"} for sft, {"prompt","answer"} for grpo; default: bundled task
+  // without --data, sft/grpo train on the bundled new task; these two widen its training problems only (the held-out
+  // evaluation stays 0–99 × one digit, and no held-out prompt is ever drawn: the split is by hash of the prompt)
+  taskMaxLeft: numeric(int(0, 10_000_000)).optional(), // largest left operand of the training products; default 99
+  taskLeftDigits: oneOf(["uniform", "balanced"]).optional(), // left operand: uniform over 0..taskMaxLeft (default), or each digit count equally likely
   out: text().optional(), // output dir; default chosen by the trainer (runs/<command>-<id>)
   backend: oneOf(["auto", "node-gpu", "node", "wasm", "cpu"]).default("auto"), // auto: node-gpu, else node, else wasm, else cpu
   // data-parallel replicas (worker threads, each its own backend) for pretrain, sft, grpo; auto = physical cores
