@@ -69,7 +69,7 @@ export const gatewayConfig = z.strictObject({
   data_dir: text().default(".tether"), // PGlite data, spill files, write-ahead log; one gateway per dir (lock file)
   database_url: databaseUrl.optional(), // unset → embedded PGlite in <data_dir>/pgdata
   // Which of V8's compilers run embedded PGlite's wasm (V8 flags are per process; `npm start` applies it, a host
-  // embedding startGateway decides for itself): baseline = Liftoff only, ~110 MiB less resident and drift-log
+  // embedding startGateway decides for itself): baseline = Liftoff only, 22–102 MiB less resident and drift-log
   // writes ~15% slower (still tens of thousands of rows/s); optimizing = hot functions also go to TurboFan.
   // Ignored with database_url. `npm run bench -- idle-rss`
   pglite_wasm: oneOf(["baseline", "optimizing"]).default("baseline"),
