@@ -18,12 +18,12 @@ describe("API keys issued into the database", () => {
   let handle: DbHandle;
   const clock = { t: Date.now(), now() { return this.t; } }; // issuing checks the expiry against the wall clock
   const logged: string[] = [];
-  const make = (apiKeys: string[]) =>
+  const make = (apiKeys: string[], db = handle.db) =>
     createApp({
       policy: new FakeEngine({ id: "fake-policy", seed: 7, drift: 0.3 }),
       reference: new FakeEngine({ id: "fake-reference", seed: 7 }),
       store: new MemoryDriftStore(),
-      db: handle.db,
+      db,
       clock,
       config: loadGatewayConfig({ drift_guard: { max_kl: 0.05 }, api_keys: apiKeys, promotion: { sync_interval_ms: REFRESH_MS }, log_content: true }, {}),
       log: (record) => void logged.push(JSON.stringify(record)),
@@ -89,17 +89,7 @@ describe("API keys issued into the database", () => {
     try {
       await migrate(broken);
       await broken.db.execute("alter table api_keys rename to api_keys_away");
-      const app = createApp({
-        policy: new FakeEngine({ id: "fake-policy", seed: 7, drift: 0.3 }),
-        reference: new FakeEngine({ id: "fake-reference", seed: 7 }),
-        store: new MemoryDriftStore(),
-        db: broken.db,
-        clock,
-        config: loadGatewayConfig({ drift_guard: { max_kl: 0.05 }, api_keys: [CONFIG_KEY], promotion: { sync_interval_ms: REFRESH_MS } }, {}),
-        log: () => {},
-        logError: (message, error) => void logged.push(`${message} ${String(error)}`),
-        logLine: () => {},
-      });
+      const app = make([CONFIG_KEY], broken.db);
       const down = await app.request("/v1/models");
       expect(down.status).toBe(503);
       expect(((await down.json()) as { error: { code: string } }).error.code).toBe("api_keys_unavailable");

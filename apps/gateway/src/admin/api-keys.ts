@@ -60,7 +60,7 @@ export async function listApiKeys(db: Db): Promise<Array<Omit<ApiKey, "sha256">>
 export class StoredApiKeys {
   private rows = new Map<string, { name: string; revokedAt: Date | null; expiresAt: Date | null }>();
   private loadedAt = Number.NEGATIVE_INFINITY; // last read attempt that settled
-  private readAt = Number.NEGATIVE_INFINITY; // last successful read
+  private read = false; // some read has succeeded: the copy is the table's
   private loading: Promise<void> | null = null;
   private lastError: string | null = null;
 
@@ -91,9 +91,9 @@ export class StoredApiKeys {
    * successful read, waits for the read and throws ApiKeysUnavailableError when it fails.
    */
   private async fresh(): Promise<void> {
-    const read = this.readAt !== Number.NEGATIVE_INFINITY;
-    if (this.now() - this.loadedAt < (read ? this.refreshMs : RETRY_MS)) {
-      if (!read) throw new ApiKeysUnavailableError(`the api_keys table cannot be read (${this.lastError ?? "database unreachable"}); retrying`);
+    const unavailable = () => new ApiKeysUnavailableError(`the api_keys table cannot be read (${this.lastError ?? "database unreachable"}); retrying`);
+    if (this.now() - this.loadedAt < (this.read ? this.refreshMs : RETRY_MS)) {
+      if (!this.read) throw unavailable();
       return;
     }
     this.loading ??= this.db
@@ -102,7 +102,8 @@ export class StoredApiKeys {
       .then(
         (rows) => {
           this.rows = new Map(rows.map((r) => [r.sha256, { name: r.name, revokedAt: r.revokedAt, expiresAt: r.expiresAt }]));
-          this.loadedAt = this.readAt = this.now();
+          this.loadedAt = this.now();
+          this.read = true;
           this.lastError = null;
         },
         (e: unknown) => {
@@ -113,9 +114,9 @@ export class StoredApiKeys {
         },
       )
       .finally(() => (this.loading = null));
-    if (!read) {
+    if (!this.read) {
       await this.loading;
-      if (this.readAt === Number.NEGATIVE_INFINITY) throw new ApiKeysUnavailableError(`the api_keys table cannot be read (${this.lastError}); retrying`);
+      if (!this.read) throw unavailable();
     }
   }
 }
