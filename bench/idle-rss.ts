@@ -49,24 +49,24 @@ export async function benchIdleRss(): Promise<void> {
   const cores = availableParallelism();
   console.log(`idle RSS after start: demo pair, ${cores} cores (engine.workers default = ${cores}), load ${load()}`);
   const pg = process.env.BENCH_DATABASE_URL;
-  const variants: Variant[] = [
-    { name: "npm start (defaults)" },
-    { name: "PGlite wasm also on TurboFan (pglite_wasm: optimizing)", env: { TETHER_PGLITE_WASM: "optimizing" } },
-    { name: "the TypeScript sources through tsx (the old npm start)", entry: "sources" },
-    { name: "PGlite in the main thread (TETHER_PGLITE_THREAD=0)", env: { TETHER_PGLITE_THREAD: "0" } },
-    { name: "engines on the main thread (engine.workers: 0)", config: { engine: { workers: 0 } } },
-    { name: "engine.workers: 0 and PGlite in the main thread", config: { engine: { workers: 0 } }, env: { TETHER_PGLITE_THREAD: "0" } },
+  const variants: Record<string, Variant> = {
+    base: { name: "npm start (defaults)" },
+    turbofan: { name: "PGlite wasm also on TurboFan (pglite_wasm: optimizing)", env: { TETHER_PGLITE_WASM: "optimizing" } },
+    sources: { name: "the TypeScript sources through tsx (the old npm start)", entry: "sources" },
+    pgliteMain: { name: "PGlite in the main thread (TETHER_PGLITE_THREAD=0)", env: { TETHER_PGLITE_THREAD: "0" } },
+    enginesMain: { name: "engines on the main thread (engine.workers: 0)", config: { engine: { workers: 0 } } },
+    bothMain: { name: "engine.workers: 0 and PGlite in the main thread", config: { engine: { workers: 0 } }, env: { TETHER_PGLITE_THREAD: "0" } },
     ...(pg
-      ? [
-          { name: "on PostgreSQL (no PGlite)", env: { DATABASE_URL: pg } },
-          { name: "on PostgreSQL, engine.workers: 0", config: { engine: { workers: 0 } }, env: { DATABASE_URL: pg } },
-        ]
-      : []),
-  ];
+      ? {
+          postgres: { name: "on PostgreSQL (no PGlite)", env: { DATABASE_URL: pg } },
+          postgresMain: { name: "on PostgreSQL, engine.workers: 0", config: { engine: { workers: 0 } }, env: { DATABASE_URL: pg } },
+        }
+      : {}),
+  };
   const rss: Record<string, number> = {};
-  for (const v of variants) {
+  for (const [key, v] of Object.entries(variants)) {
     const m = await idle(v);
-    rss[v.name] = m.rss;
+    rss[key] = m.rss;
     console.log(`  ${v.name.padEnd(58)} ${mib(m)}   load ${load()}`);
   }
   const bare = await bareNode([]);
@@ -74,12 +74,12 @@ export async function benchIdleRss(): Promise<void> {
   console.log(`  ${"bare node".padEnd(58)} ${mib(bare)}`);
   console.log(`  ${"bare node --import tsx".padEnd(58)} ${mib(bareTsx)}`);
   const d = (a: string, b: string) => `${(rss[a]! - rss[b]!).toFixed(0)} MiB`;
-  const base = "npm start (defaults)";
-  console.log(`\nwhere npm start's ${rss[base]!.toFixed(0)} MiB go (differences between the variants above):`);
+  console.log(`\nwhere npm start's ${rss.base!.toFixed(0)} MiB go (differences between the variants above):`);
   console.log(`  node itself: ${bare.rss.toFixed(0)} MiB`);
-  console.log(`  PGlite's wasm on TurboFan would add ${d(variants[1]!.name, base)}; tsx would add ${d(variants[2]!.name, base)}`);
-  console.log(`  PGlite's worker thread: ${d(base, variants[3]!.name)} over PGlite in the main thread`);
-  console.log(`  ${cores} engine worker threads: ${d(base, variants[4]!.name)} over the engines on the main thread`);
-  if (pg) console.log(`  embedded PGlite (thread included): ${d(base, variants[6]!.name)}; the server on PostgreSQL with engine.workers 0: ${rss[variants[7]!.name]!.toFixed(0)} MiB`);
-  console.log(`goal: npm start < 300 MB (${(rss[base]! * 1.048576).toFixed(0)} MB): ${rss[base]! * 1.048576 < 300 ? "met" : "NOT met"}   load ${load()}`);
+  console.log(`  PGlite's wasm on TurboFan would add ${d("turbofan", "base")}; tsx would add ${d("sources", "base")}`);
+  console.log(`  PGlite's worker thread: ${d("base", "pgliteMain")} over PGlite in the main thread`);
+  console.log(`  ${cores} engine worker threads: ${d("base", "enginesMain")} over the engines on the main thread`);
+  if (pg) console.log(`  embedded PGlite (thread included): ${d("base", "postgres")}; the server on PostgreSQL with engine.workers 0: ${rss.postgresMain!.toFixed(0)} MiB`);
+  const mb = rss.base! * 1.048576;
+  console.log(`goal: npm start < 300 MB (${mb.toFixed(0)} MB): ${mb < 300 ? "met" : "NOT met"}   load ${load()}`);
 }
