@@ -33,7 +33,7 @@ import { DEMO_POLICY, DEMO_REFERENCE, manifestId, metricValue, REPO, sleep, temp
 
 const MODEL = manifestId(DEMO_POLICY);
 
-const COMPLETIONS = 8; // plain JSON requests
+const COMPLETIONS = 8; // plain JSON requests, 8 guard candidates each: long enough to still be queued when the metrics are read
 const STREAMS = 2; // SSE chat requests
 const TOTAL = COMPLETIONS + STREAMS;
 
@@ -132,7 +132,7 @@ async function shutdownUnderLoad(label: string, command: string, argv: string[])
     }
   };
   const calls = [
-    ...Array.from({ length: COMPLETIONS }, (_, i) => post("/v1/completions", { prompt: "Hello", max_tokens: 32, temperature: 1, seed: i })),
+    ...Array.from({ length: COMPLETIONS }, (_, i) => post("/v1/completions", { prompt: "Hello", max_tokens: 32, temperature: 1, seed: i, drift_guard: { candidates: 8 } })),
     ...Array.from({ length: STREAMS }, (_, i) =>
       post("/v1/chat/completions", { messages: [{ role: "user", content: "7*8=" }], max_tokens: 16, temperature: 1, seed: 100 + i, stream: true }),
     ),
