@@ -4,6 +4,7 @@
 // The GPU image sets TETHER_REQUIRE_GPU=1: there a missing binding is an error, not a silent 50× slowdown,
 // unless TETHER_ALLOW_CPU=1 says the fallback is wanted.
 import * as tf from "@tensorflow/tfjs";
+import { installLayoutKernels } from "./model/wasm-layout";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 
@@ -54,6 +55,7 @@ async function tryBackend(name: BackendName): Promise<boolean> {
       // source; restore Node's normal reporting.
       process.removeAllListeners("uncaughtException");
       process.removeAllListeners("unhandledRejection");
+      installLayoutKernels();
     }
     return true;
   } catch {

@@ -10,66 +10,9 @@
 //   (f32x4), plain scalar loops for the < 4 leftover rows and columns; k summed in tfjs-wasm's order (below).
 // A product with B transposed is computed on a transposed copy of B (tf.transpose, one fast kernel).
 import * as tf from "@tensorflow/tfjs";
+import { F32, forLoop, I32, inc, moduleBytes, op, uleb, V128, vec } from "./wasm-encode";
 
 export const GEMM_KERNEL = "TetherBatchGemm";
-
-// ---- a minimal WebAssembly encoder: just what the two functions below need ---------------------------------
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-};
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const str = (s: string): number[] => vec([...Buffer.from(s, "utf8")].map((b) => [b]));
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  i32: (n: number) => [0x41, ...sleb(n)],
-  add: [0x6a],
-  mul: [0x6c],
-  geS: [0x4e],
-  gtS: [0x4a],
-  select: [0x1b],
-  f32Load: [0x2a, 2, 0],
-  f32Store: [0x38, 2, 0],
-  f32Add: [0x92],
-  f32Mul: [0x94],
-  f32Zero: [0x43, 0, 0, 0, 0],
-  v128Load: [0xfd, 0x00, 2, 0],
-  v128Store: [0xfd, 0x0b, 2, 0],
-  v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
-  splat: [0xfd, 0x13],
-  vAdd: [0xfd, 0xe4, 0x01],
-  vMul: [0xfd, 0xe6, 0x01],
-};
-/** for (; i < end; i += step) body — as block/loop with the exit test first. */
-const forLoop = (i: number, end: number[], step: number, body: number[]): number[] => [
-  0x02, 0x40, 0x03, 0x40,
-  ...op.get(i), ...end, ...op.geS, 0x0d, 1,
-  ...body,
-  ...op.get(i), ...op.i32(step), ...op.add, ...op.set(i),
-  0x0c, 0, 0x0b, 0x0b,
-];
-const inc = (local: number, by: number[]) => [...op.get(local), ...by, ...op.add, ...op.set(local)];
 
 // Sums over k run in blocks of KB = 48 terms, each block summed from 0 and then added to the total, the order
 // of tfjs-wasm's own loop (checked bitwise in wasm-gemm.test.ts): the kernel changes speed, not results.
@@ -162,16 +105,7 @@ function rectFunction(): number[] {
 
 /** The module's bytes: imports env.memory, exports blk and rect. */
 export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
-  const fnType = (n: number) => [0x60, ...vec(new Array(n).fill([I32])), 0];
-  const bodies = [blockFunction(), rectFunction()];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fnType(9), fnType(11)])),
-    ...section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0], [1]])),
-    ...section(7, vec([[...str("blk"), 0x00, 0], [...str("rect"), 0x00, 1]])),
-    ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
-  ]);
+  return moduleBytes([{ name: "blk", params: 9, body: blockFunction() }, { name: "rect", params: 11, body: rectFunction() }]);
 }
 
 // ---- the tfjs kernel ------------------------------------------------------------------------------------
