@@ -46,6 +46,10 @@ export const op = {
   splat: [0xfd, 0x13],
   vAdd: [0xfd, 0xe4, 0x01],
   vMul: [0xfd, 0xe6, 0x01],
+  vSub: [0xfd, 0xe5, 0x01],
+  vDiv: [0xfd, 0xe7, 0x01],
+  vSqrt: [0xfd, 0xe3, 0x01],
+  eqz: [0x45],
   /** i8x16.shuffle of two f32x4 by 32-bit lanes (0–3 the first operand's, 4–7 the second's). */
   shuffle32: (lanes: [number, number, number, number]) => [0xfd, 0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
 };
@@ -59,9 +63,12 @@ export const forLoop = (i: number, end: number[], step: number, body: number[]):
 ];
 export const inc = (local: number, by: number[]) => [...op.get(local), ...by, ...op.add, ...op.set(local)];
 
-/** A module importing env.memory and exporting `functions` (name, parameter count (all i32), body with locals). */
-export function moduleBytes(functions: { name: string; params: number; body: number[] }[]): Uint8Array<ArrayBuffer> {
-  const fnType = (n: number) => [0x60, ...vec(new Array(n).fill([I32])), 0];
+/**
+ * A module importing env.memory and exporting `functions`: name, parameters (a count of i32s, or their types),
+ * body with locals.
+ */
+export function moduleBytes(functions: { name: string; params: number | number[]; body: number[] }[]): Uint8Array<ArrayBuffer> {
+  const fnType = (p: number | number[]) => [0x60, ...vec((typeof p === "number" ? new Array<number>(p).fill(I32) : p).map((t) => [t])), 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec(functions.map((f) => fnType(f.params)))),

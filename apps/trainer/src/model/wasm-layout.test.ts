@@ -58,9 +58,23 @@ describe("wasm layout kernels", () => {
     await initBackend();
   });
 
-  it("replaced the wasm backend's Transpose and Sum", () => {
+  it("replaced the wasm backend's Transpose, Sum and Identity", () => {
     expect(tf.getBackend()).toBe("wasm");
     expect(replacedKernels()).not.toBeNull();
+  });
+
+  it("a clone shares the buffer, keeps its values after the original is disposed, and frees it with the last reference", () => {
+    const before = tf.memory().numDataBuffers;
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const c = tf.clone(x);
+    expect(tf.memory().numDataBuffers - before).toBe(1); // one buffer for both
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    const y = tf.add(c, 1); // a new buffer, c untouched
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    c.dispose();
+    y.dispose();
+    expect(tf.memory().numDataBuffers).toBe(before);
   });
 
   it("collapsePermutation drops size-1 axes and merges axes that stay adjacent", () => {

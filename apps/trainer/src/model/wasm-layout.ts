@@ -1,15 +1,18 @@
-// Faster Transpose and Sum kernels for the tfjs wasm backend, with exactly the bits of the ones they replace.
+// Faster Transpose, Sum and Identity kernels for the tfjs wasm backend, with exactly the bits of the ones they
+// replace.
 //
 // Why: tfjs-wasm 4.22's Transpose runs a generic index loop at ~70 M floats/s (2.8 ms for a [1024, 192]
-// gradient, more than the product that uses it), and its Sum over a leading axis (a weight's gradient through a
-// broadcast: RMSNorm's γ, biases) first transposes the input with that same loop. Together they were ~30% of a
-// `tiny` training step (bench/train-profile.md). These run on the backend's own memory (no copies):
-//   Transpose  float32 / int32: size-1 axes dropped and axes that stay adjacent merged, then tiled 2-D
-//              transposes per batch entry, or a strided copy when the last axis stays last. A copy: exact.
+// gradient, more than the product that uses it), its Sum over a leading axis (a weight's gradient through a
+// broadcast: RMSNorm's γ, biases) first transposes the input with that same loop, and its Identity copies the
+// buffer. Together they were ~30% of a `tiny` training step (bench/train-profile.md). On the backend's memory:
+//   Transpose  float32 / int32: size-1 axes dropped and axes that stay adjacent merged, then 4×4 SIMD blocks
+//              of 2-D transposes per batch entry, SIMD row copies when the last axis stays last (attention's
+//              head split), else a strided loop. A copy: exact.
 //   Sum        float32 over a leading block of axes ([R, C] after merging, axes 0..k−1): column sums,
 //              acc[c] = ((0 + x[0, c]) + x[1, c]) + …, in row order: the order of tfjs-wasm's loop over its
 //              transposed copy, so the same float32 bits (float32 adds done in float64 and rounded back
 //              are exact: 53 ≥ 2·24 + 2). Sums over innermost axes keep tfjs-wasm's kernel (already fast).
+//   Identity   shares the input's buffer with one more reference, as Reshape does (tensors are immutable).
 // Anything else (other dtypes, other reductions) goes to the kernel that was registered before.
 import * as tf from "@tensorflow/tfjs";
 import { body, forLoop, I32, inc, moduleBytes, op, V128 } from "./wasm-encode";
@@ -222,13 +225,13 @@ export function columnSumsInto(x: Float32Array, out: Float32Array, R: number, C:
   }
 }
 
-let replaced: { transpose: tf.KernelConfig; sum: tf.KernelConfig } | null = null;
+let replaced: { transpose: tf.KernelConfig; sum: tf.KernelConfig; identity: tf.KernelConfig } | null = null;
 
 /** The kernels installLayoutKernels replaced (tests compare against them), or null before it ran. */
 export const replacedKernels = () => replaced;
 
 /**
- * Replace the wasm backend's Transpose and Sum kernels with these (once; the previous kernels stay as the
+ * Replace the wasm backend's Transpose, Sum and Identity kernels with these (once; the previous kernels stay as the
  * fallback). No-op on other backends.
  */
 export function installLayoutKernels(): void {
@@ -239,6 +242,7 @@ export function installLayoutKernels(): void {
   const wasm = new WebAssembly.Instance(new WebAssembly.Module(layoutModuleBytes()), { env: { memory } }).exports as unknown as LayoutModule;
   const originalTranspose = tf.getKernel("Transpose", "wasm")!;
   const originalSum = tf.getKernel("Sum", "wasm")!;
+  const originalIdentity = tf.getKernel("Identity", "wasm")!;
   const view = (t: tf.TensorInfo, be: WasmBackendInternals, n: number) => {
     const offset = be.dataIdMap.get(t.dataId).memoryOffset;
     return t.dtype === "int32" ? new Int32Array(memory.buffer, offset, n) : new Float32Array(memory.buffer, offset, n);
@@ -256,6 +260,19 @@ export function installLayoutKernels(): void {
       const n = x.shape.reduce((a, b) => a * b, 1);
       if (n > 0) transposeInto(view(x, be, n), view(out, be, n), x.shape, perm, wasm); // views after makeOutput: it may grow memory
       return out;
+    },
+  });
+
+  // Identity (tf.clone: every tensor a tf.customGrad saves for its backward pass goes through it) copied the
+  // data; tensors are immutable, so like Reshape it now shares the buffer and counts one more reference.
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({
+    ...originalIdentity,
+    kernelFunc: (args: KernelArgs) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      if (x.dtype === "string") return originalIdentity.kernelFunc(args);
+      (args.backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
     },
   });
 
@@ -278,5 +295,5 @@ export function installLayoutKernels(): void {
       return out;
     },
   });
-  replaced = { transpose: originalTranspose, sum: originalSum };
+  replaced = { transpose: originalTranspose, sum: originalSum, identity: originalIdentity };
 }

@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ParameterError } from "@tether/shared/errors";
 import type { Params } from "../model/params";
+import { fusedAdamW, fusedAdamWAvailable } from "./wasm-adamw";
 
 export interface AdamOptions {
   beta1: number;
@@ -78,12 +79,21 @@ export class Adam {
     const clip = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1;
     const bias1 = 1 - beta1 ** this.step;
     const bias2 = 1 - beta2 ** this.step;
+    // On wasm one kernel per tensor does the whole update with the same float32 operations (train/wasm-adamw.ts).
+    const fused = fusedAdamWAvailable() && entries.every(([name, g]) => g.dtype === "float32" && this.params.get(name)!.dtype === "float32");
     tf.tidy(() => {
       for (const [name, grad] of entries) {
-        const g = tf.mul(grad, clip);
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
         const theta = this.params.get(name)!;
+        if (fused) {
+          const [m2, v2, theta2] = fusedAdamW(grad, m, v, theta, { clip, beta1, beta2, bias1, bias2, eps, weightDecay, lrScale: lr * this.scale(name) });
+          m.assign(m2);
+          v.assign(v2);
+          theta.assign(theta2);
+          continue;
+        }
+        const g = tf.mul(grad, clip);
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
         const adam = tf.div(tf.div(m, bias1), tf.add(tf.sqrt(tf.div(v, bias2)), eps));
