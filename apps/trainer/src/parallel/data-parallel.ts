@@ -227,8 +227,9 @@ export class DataParallel {
     const grads: tf.NamedTensorMap = {};
     let at = 0;
     for (const v of trainableVars) {
-      // g_0 + g_1 + … in rank order; a float32 add on the backend rounds exactly as a host loop would
-      const terms = [own.grads[v.name] ?? tf.zeros(v.shape), ...this.gradBuffers.map((buffer) => tf.tensor(buffer.slice(at, at + v.size), v.shape))];
+      // g_0 + g_1 + … in rank order; a float32 add on the backend rounds exactly as a host loop would (each view is
+      // read into the backend by the add right here, before a replica writes the next step into its buffer)
+      const terms = [own.grads[v.name] ?? tf.zeros(v.shape), ...this.gradBuffers.map((buffer) => tf.tensor(buffer.subarray(at, at + v.size), v.shape))];
       grads[v.name] = tf.tidy(() => terms.slice(1).reduce((sum, g) => tf.add(sum, g), terms[0]!));
       tf.dispose(terms.slice(1));
       if (!own.grads[v.name]) terms[0]!.dispose();
