@@ -43,6 +43,7 @@ function replaced(name: "transpose" | "sum", x: tf.Tensor, attrs: object): tf.Te
 const PERMS: [number[], number[]][] = [
   [[1024, 192], [1, 0]],
   [[37, 5], [1, 0]],
+  [[3, 50], [1, 0]], // under 4 rows: the plain tiled loop
   [[16, 64, 4, 16], [0, 2, 1, 3]], // attention's head split
   [[16, 4, 64, 16], [0, 2, 1, 3]],
   [[2, 3, 5, 3], [0, 2, 1, 3]], // rows of 3: the plain loop
