@@ -65,13 +65,15 @@ export const inc = (local: number, by: number[]) => [...op.get(local), ...by, ..
 
 /**
  * A module importing env.memory and exporting `functions`: name, parameters (a count of i32s, or their types),
- * body with locals.
+ * result type if any, body with locals.
  */
-export function moduleBytes(functions: { name: string; params: number | number[]; body: number[] }[]): Uint8Array<ArrayBuffer> {
-  const fnType = (p: number | number[]) => [0x60, ...vec((typeof p === "number" ? new Array<number>(p).fill(I32) : p).map((t) => [t])), 0];
+export function moduleBytes(functions: { name: string; params: number | number[]; result?: number; body: number[] }[]): Uint8Array<ArrayBuffer> {
+  const fnType = (p: number | number[], result?: number) => [
+    0x60, ...vec((typeof p === "number" ? new Array<number>(p).fill(I32) : p).map((t) => [t])), ...(result === undefined ? [0] : [1, result]),
+  ];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec(functions.map((f) => fnType(f.params)))),
+    ...section(1, vec(functions.map((f) => fnType(f.params, f.result)))),
     ...section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x00]])),
     ...section(3, vec(functions.map((_, i) => uleb(i)))),
     ...section(7, vec(functions.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]))),

@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ParameterError } from "@tether/shared/errors";
 import type { Params } from "../model/params";
-import { fusedAdamW, fusedAdamWAvailable } from "./wasm-adamw";
+import { fusedAdamW, fusedAdamWAvailable, fusedGlobalNorm } from "./wasm-adamw";
 
 export interface AdamOptions {
   beta1: number;
@@ -75,12 +75,15 @@ export class Adam {
       if (!name) throw new Error(`gradient for an unknown variable ${varName}`);
       return [name, g] as const;
     });
-    const gradNorm = tf.tidy(() => Math.sqrt(tf.addN(entries.map(([, g]) => tf.sum(tf.square(g)))).dataSync()[0]!));
+    // On wasm the norm is one pass per tensor and the whole update one kernel per tensor, with the same float32
+    // operations in the same order as the tfjs ops (train/wasm-adamw.ts).
+    const fused = fusedAdamWAvailable() && entries.every(([name, g]) => g.dtype === "float32" && this.params.get(name)!.dtype === "float32");
+    const gradNorm = fused
+      ? fusedGlobalNorm(entries.map(([, g]) => g))
+      : tf.tidy(() => Math.sqrt(tf.addN(entries.map(([, g]) => tf.sum(tf.square(g)))).dataSync()[0]!));
     const clip = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1;
     const bias1 = 1 - beta1 ** this.step;
     const bias2 = 1 - beta2 ** this.step;
-    // On wasm one kernel per tensor does the whole update with the same float32 operations (train/wasm-adamw.ts).
-    const fused = fusedAdamWAvailable() && entries.every(([name, g]) => g.dtype === "float32" && this.params.get(name)!.dtype === "float32");
     tf.tidy(() => {
       for (const [name, grad] of entries) {
         const m = this.m.get(name)!;

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { Pcg32 } from "@tether/shared/sampling/prng";
 import { initBackend } from "../backend";
 import { Adam, type AdamOptions } from "./optimizer";
-import { adamwModuleBytes, adamwScalar, fusedAdamW, fusedAdamWAvailable, type AdamWScalars } from "./wasm-adamw";
+import { adamwModuleBytes, adamwScalar, fusedAdamW, fusedAdamWAvailable, fusedGlobalNorm, type AdamWScalars } from "./wasm-adamw";
 
 function randn(n: number, seed: number, scale = 1): Float32Array {
   const rng = new Pcg32(seed, 11);
@@ -52,6 +52,17 @@ describe("fused AdamW kernel (wasm)", () => {
       });
     });
   }
+
+  it("the global norm has the bits of √(addN(sum(square(g)))) over tensors of every size and spread", () => {
+    tf.tidy(() => {
+      const gs = [4096, 6403, 3, 1, 100_000, 77].map((n, k) => tf.tensor1d(randn(n, 40 + k, 10 ** (k - 3))));
+      const theirs = Math.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+      expect(fusedGlobalNorm(gs)).toBe(theirs);
+      // float64: the sum of squares to float32 accuracy
+      const exact = Math.sqrt(gs.reduce((s, g) => s + Array.from(g.dataSync()).reduce((a, x) => a + x * x, 0), 0));
+      expect(Math.abs(fusedGlobalNorm(gs) - exact) / exact).toBeLessThan(1e-4);
+    });
+  });
 
   it("Adam.apply over several clipped, decayed steps matches AdamW in float64", () => {
     const opts: AdamOptions = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01, clipNorm: 0.5 };

@@ -56,9 +56,28 @@ function adamwFunction(): number[] {
   ]);
 }
 
-/** The module's bytes: imports env.memory, exports adamw. */
+// sumsq(px, n) → Σ x², one float32 running sum in element order: tf.sum(tf.square(g))'s operations and order
+// (tfjs-wasm's Square, then its Sum over every axis, a sequential loop from 0).
+function sumOfSquaresFunction(): number[] {
+  const [px, n] = [0, 1];
+  const [i, end, acc, x] = [2, 3, 4, 5];
+  return body([[2, I32], [2, F32]], [
+    ...op.get(n), ...op.i32(4), ...op.mul, ...op.set(end),
+    ...op.i32(0), ...op.set(i),
+    ...forLoop(i, op.get(end), 4, [
+      ...op.get(px), ...op.get(i), ...op.add, ...op.f32Load, ...op.set(x),
+      ...op.get(acc), ...op.get(x), ...op.get(x), ...op.f32Mul, ...op.f32Add, ...op.set(acc),
+    ]),
+    ...op.get(acc),
+  ]);
+}
+
+/** The module's bytes: imports env.memory, exports adamw and sumsq. */
 export function adamwModuleBytes(): Uint8Array<ArrayBuffer> {
-  return moduleBytes([{ name: "adamw", params: [...new Array<number>(9).fill(I32), ...F32_PARAMS.map(() => F32)], body: adamwFunction() }]);
+  return moduleBytes([
+    { name: "adamw", params: [...new Array<number>(9).fill(I32), ...F32_PARAMS.map(() => F32)], body: adamwFunction() },
+    { name: "sumsq", params: 2, result: F32, body: sumOfSquaresFunction() },
+  ]);
 }
 
 /** The same update on plain arrays, element by element (the tail the SIMD loop leaves, and tests). */
@@ -94,6 +113,7 @@ interface WasmBackendInternals {
 }
 
 let registered: boolean | null = null;
+let sumsq: ((px: number, n: number) => number) | null = null;
 
 /** Register the kernel on the wasm backend once; false on other backends (the optimiser then uses tfjs ops). */
 export function fusedAdamWAvailable(): boolean {
@@ -101,9 +121,12 @@ export function fusedAdamWAvailable(): boolean {
   if (registered !== null) return registered;
   const memory = (tf.backend() as unknown as WasmBackendInternals).wasm?.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) return (registered = false);
-  const { adamw } = new WebAssembly.Instance(new WebAssembly.Module(adamwModuleBytes()), { env: { memory } }).exports as unknown as {
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(adamwModuleBytes()), { env: { memory } }).exports as unknown as {
     adamw: (...args: number[]) => void;
+    sumsq: (px: number, n: number) => number;
   };
+  const adamw = exports.adamw;
+  sumsq = exports.sumsq;
   tf.registerKernel({
     kernelName: ADAMW_KERNEL,
     backendName: "wasm",
@@ -129,4 +152,16 @@ export function fusedAdamWAvailable(): boolean {
 /** [m', v', θ'] for float32 tensors of one shape (call only when fusedAdamWAvailable()). */
 export function fusedAdamW(g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, theta: tf.Tensor, s: AdamWScalars): [tf.Tensor, tf.Tensor, tf.Tensor] {
   return tf.engine().runKernel(ADAMW_KERNEL, { g, m, v, theta }, s as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+/**
+ * ‖g‖₂ over all the tensors, with the float32 operations and order of
+ * √(tf.addN(gs.map((g) => tf.sum(tf.square(g))))) (tfjs-wasm's AddN adds its inputs in order, from 0);
+ * float32 tensors on wasm only (call only when fusedAdamWAvailable()).
+ */
+export function fusedGlobalNorm(gs: tf.Tensor[]): number {
+  const be = tf.backend() as unknown as WasmBackendInternals;
+  let total = 0;
+  for (const g of gs) total = Math.fround(total + sumsq!(be.dataIdMap.get(g.dataId).memoryOffset, g.size));
+  return Math.sqrt(total);
 }
