@@ -59,7 +59,7 @@ describe("wasm layout kernels", () => {
     await initBackend();
   });
 
-  it("replaced the wasm backend's Transpose, Sum and Identity", () => {
+  it("replaced the wasm backend's Transpose, Sum, Identity and GatherV2", () => {
     expect(tf.getBackend()).toBe("wasm");
     expect(replacedKernels()).not.toBeNull();
   });
@@ -133,6 +133,32 @@ describe("wasm layout kernels", () => {
         }
       });
     });
+  });
+
+  it("gathers rows like index arithmetic and like the kernel it replaced, and refuses an index out of range", () => {
+    const cases: [number[], number[], number, number[]][] = [
+      [[128, 16], [1024], 0, Array.from({ length: 1024 }, (_, i) => (i * 37) % 128)], // RoPE's cos/sin rows
+      [[5, 7, 3], [2, 4], 1, [6, 0, 3, 3, 1, 2, 5, 4]], // a middle axis, indices of rank 2
+      [[4, 6], [3], -1, [5, 0, 5]],
+    ];
+    cases.forEach(([shape, idxShape, axis, idx], k) => {
+      tf.tidy(() => {
+        const x = randn(shape, 200 + k);
+        const i = tf.tensor(idx, idxShape, "int32");
+        const got = tf.gather(x, i, axis);
+        const a = axis < 0 ? axis + shape.length : axis;
+        expect(got.shape).toEqual([...shape.slice(0, a), ...idxShape, ...shape.slice(a + 1)]);
+        const xs = x.dataSync();
+        const [outer, dim, slice] = [shape.slice(0, a).reduce((p, d) => p * d, 1), shape[a]!, shape.slice(a + 1).reduce((p, d) => p * d, 1)];
+        const want: number[] = [];
+        for (let o = 0; o < outer; o++) for (const j of idx) for (let s = 0; s < slice; s++) want.push(xs[(o * dim + j) * slice + s]!);
+        expect(Array.from(got.dataSync())).toEqual(want);
+        const k2 = replacedKernels()!.gather;
+        const theirs = k2.kernelFunc({ inputs: { x, indices: i }, backend: tf.backend(), attrs: { axis, batchDims: 0 } }) as tf.TensorInfo;
+        expect(Array.from(tf.engine().makeTensorFromTensorInfo(theirs).dataSync())).toEqual(want);
+      });
+    });
+    expect(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([0, 3], "int32"))).toThrow("GatherV2: the index value 3 is not in [0, 2]");
   });
 
   it("the gradients that use them are unchanged: a linear layer's and a broadcast weight's", () => {
