@@ -29,7 +29,7 @@ describe("models/demo/drifted", () => {
 
   // Both policies learnt "*", so on eval.json's held-out multiplication prompts their KL to the reference is of
   // the same size (there the reference never learnt the task, and KL(π‖ref) ≈ −log ref(y) is bounded by its
-  // uncertainty: 8.05 vs 8.24 nats/token mean for the committed pair). The drifted policy differs where the
+  // uncertainty: 7.03 vs 7.53 nats/token mean for the committed pair). The drifted policy differs where the
   // reference is confident — the base task it forgot — which is what the demo's arithmetic traffic exercises
   // and the alert below measures.
   it("is over-tuned: it forgot the base task the approved policy kept", () => {

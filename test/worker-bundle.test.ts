@@ -22,6 +22,8 @@ describe("the Worker bundle", () => {
     expect(bundle.files.some((f) => f.name === "worker.js")).toBe(true);
     expect(bundle.files.some((f) => f.name.endsWith(".wasm"))).toBe(true); // onnxruntime-web, as a module
     expect(bundle.files.filter((f) => f.name.endsWith("model.onnx"))).toHaveLength(2); // the demo pair, as Data
+    expect(bundle.files.filter((f) => /\.safetensors$|metrics\.jsonl$/.test(f.name))).toEqual([]); // demo-models.ts NOT_BUNDLED: serving never reads them
+    expect(bundle.gzipBytes).toBeLessThan(10 * 2 ** 20); // Workers Paid: 10 MiB script size after gzip
     expect(bundle.externalImports.length).toBeGreaterThan(0);
     expect(forbiddenImports(bundle.externalImports, bundle.files.map((f) => f.name))).toEqual([]);
     expect(bundle.externalImports.filter((i) => i.path.startsWith("node:")).map((i) => i.path)).toContain("node:async_hooks"); // worker.ts's request scope

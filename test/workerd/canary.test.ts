@@ -9,7 +9,7 @@ import { createApp } from "../../apps/gateway/src/app";
 import { BundledCheckpointReader } from "../../apps/gateway/src/engine/checkpoint-bundled";
 import { OrtWebEngine } from "../../apps/gateway/src/engine/ort-web";
 import { MemoryDriftStore } from "../../apps/gateway/src/store/memory-store";
-import { BUNDLED_CHECKPOINTS } from "../../apps/gateway/src/worker/demo-models";
+import { BUNDLED_CHECKPOINTS, NOT_BUNDLED } from "../../apps/gateway/src/worker/demo-models";
 import { splitCanary } from "../../apps/gateway/src/worker/gateway";
 import type { WorkerEnv } from "../../apps/gateway/src/worker/env";
 import config from "../../models/demo/drifted/config.json";
@@ -47,8 +47,8 @@ describe("the Worker splits a canary off the active policy", () => {
   const canaryId = JSON.parse(new TextDecoder().decode(DRIFTED["manifest.json"])).id as string;
   beforeAll(async () => {
     for (const [name, data] of Object.entries(DRIFTED)) await env.MODELS.put(`${PREFIX}/${name}`, data);
-    policy = await OrtWebEngine.load(new BundledCheckpointReader("models/demo/policy", BUNDLED_CHECKPOINTS["models/demo/policy"]!));
-    reference = await OrtWebEngine.load(new BundledCheckpointReader("models/demo/reference", BUNDLED_CHECKPOINTS["models/demo/reference"]!));
+    policy = await OrtWebEngine.load(new BundledCheckpointReader("models/demo/policy", BUNDLED_CHECKPOINTS["models/demo/policy"]!, NOT_BUNDLED));
+    reference = await OrtWebEngine.load(new BundledCheckpointReader("models/demo/reference", BUNDLED_CHECKPOINTS["models/demo/reference"]!, NOT_BUNDLED));
   });
   afterAll(async () => {
     await Promise.all([policy.dispose(), reference.dispose()]);

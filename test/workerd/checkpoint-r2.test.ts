@@ -7,11 +7,16 @@ import { describe, expect, it } from "vitest";
 import { BundledCheckpointReader } from "../../apps/gateway/src/engine/checkpoint-bundled";
 import { R2CheckpointReader } from "../../apps/gateway/src/engine/checkpoint-r2";
 import { OrtWebEngine } from "../../apps/gateway/src/engine/ort-web";
-import { BUNDLED_CHECKPOINTS } from "../../apps/gateway/src/worker/demo-models";
+import { BUNDLED_CHECKPOINTS, NOT_BUNDLED } from "../../apps/gateway/src/worker/demo-models";
 import { readerFor } from "../../apps/gateway/src/worker/gateway";
 import type { WorkerEnv } from "../../apps/gateway/src/worker/env";
+import metrics from "../../models/demo/policy/metrics.jsonl";
+import weights from "../../models/demo/policy/model.safetensors";
 
-const POLICY = BUNDLED_CHECKPOINTS["models/demo/policy"]!;
+// An R2 checkpoint is whole: the bundled files plus the two the Worker leaves out of its bundle (NOT_BUNDLED),
+// which this test imports itself (the Data rule gives their bytes).
+const BUNDLED_POLICY = BUNDLED_CHECKPOINTS["models/demo/policy"]!;
+const POLICY: Record<string, ArrayBuffer> = { ...BUNDLED_POLICY, "metrics.jsonl": metrics, "model.safetensors": weights };
 const bucket = env.TEST_BUCKET;
 let prefixes = 0;
 
@@ -28,7 +33,7 @@ describe("R2CheckpointReader", () => {
     const reader = new R2CheckpointReader(bucket, await upload(), "test-bucket");
     const manifest = await reader.verify();
     expect(Object.keys(manifest.files).sort()).toEqual(Object.keys(POLICY).filter((f) => f !== "manifest.json").sort());
-    const [fromR2, bundled] = [await OrtWebEngine.load(reader), await OrtWebEngine.load(new BundledCheckpointReader("models/demo/policy", POLICY))];
+    const [fromR2, bundled] = [await OrtWebEngine.load(reader), await OrtWebEngine.load(new BundledCheckpointReader("models/demo/policy", BUNDLED_POLICY, NOT_BUNDLED))];
     try {
       expect(fromR2.checkpoint.dir).toMatch(/^r2:\/\/test-bucket\/ckpt-\d+\/policy$/);
       expect(fromR2.info).toEqual(bundled.info);

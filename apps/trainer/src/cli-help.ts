@@ -21,7 +21,8 @@ ${COMMON}`,
   Supervised fine-tuning: cross-entropy + β·KL to the reference. --kl forward|reverse|mixed (--kl-mix λ),
   --beta X, --beta-controller fixed|target|ratio, --kl-on task|replay|both.
   Without --data: the bundled products; --task-max-left N (default 99) and --task-left-digits uniform|balanced
-  widen the training problems (balanced: each left-operand length equally likely); held-out stays 0–99 × one digit.
+  widen the training problems (balanced: each left-operand length equally likely), --task-examples N (default
+  10000) draws more of them; held-out stays 0–99 × one digit.
 ${COMMON}`,
   grpo: `tether-train grpo --reference <ckpt> [flags]
   Group-relative policy optimisation with a verifiable reward: --group-size G, --clip-eps ε,

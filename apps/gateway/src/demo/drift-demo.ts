@@ -35,9 +35,9 @@ function approvedBudget(): { p50: number; p75: number; p95: number; p99: number 
  * The rule that fires within a minute on a drifted policy: the 1-minute window's MEDIAN request drifts further
  * than half of the approved policy's held-out requests (its eval.json p50). The held-out set is the new task
  * (multiplication), where the reference never learnt `*` and an approved policy that did learn it already sits
- * high (p50 8.27, p75 10.73 nats/token for the committed pair). On the demo's arithmetic traffic the approved
+ * high (p50 7.48, p75 9.61 nats/token for the committed pair). On the demo's arithmetic traffic the approved
  * policy's median request is a base-task one with KL ≈ 0 (it kept the base task), while the drifted policy's
- * median is ≈ 11.3 (it forgot it): the p50 line sits between the two with room on both sides, where the
+ * window median is ≈ 9.2–9.5 (it forgot it): the p50 line sits between the two with room on both sides, where the
  * earlier p75 line (chosen for a pair whose policy had not learnt `*`) is crossed by only 2–6%. A median
  * crosses with the bulk of the traffic, not with a tail, so the alert holds steady instead of flickering the
  * way a p95-vs-p99 rule does on a policy whose held-out tail is long. 1-minute window, 10-s for-duration (a

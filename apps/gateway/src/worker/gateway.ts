@@ -16,7 +16,7 @@ import type { CheckpointReader } from "../engine/checkpoint-reader";
 import { OrtWebEngine } from "../engine/ort-web";
 import { WaitUntilDriftStore } from "../store/wait-until-store";
 import { openDb } from "./database";
-import { BUNDLED_CHECKPOINTS } from "./demo-models";
+import { BUNDLED_CHECKPOINTS, NOT_BUNDLED } from "./demo-models";
 import { connectionString, workerConfig, type WorkerEnv } from "./env";
 import { registerCheckpoints } from "../serving/checkpoint-rows";
 import { readServingSet, type ServingSet } from "./serving-set";
@@ -49,7 +49,7 @@ export function readerFor(location: string, env: WorkerEnv): CheckpointReader {
   const key = location.replace(/^\.\//, "").replace(/\/+$/, "");
   const files = BUNDLED_CHECKPOINTS[key];
   if (!files) throw new Error(`${location}: not bundled with this Worker (bundled: ${Object.keys(BUNDLED_CHECKPOINTS).join(", ")}); put larger checkpoints in R2 and name them r2://<bucket>/<prefix>`);
-  return new BundledCheckpointReader(key, files);
+  return new BundledCheckpointReader(key, files, NOT_BUNDLED);
 }
 
 /** The policy to serve: the active row's checkpoint when the Worker can read it, else the configured one. */

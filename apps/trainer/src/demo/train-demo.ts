@@ -1,14 +1,31 @@
 // `npm run train:demo`: the demo checkpoint pair that `npm start` serves (models/demo/{reference,policy}),
-// made from a seed (~10 min of one core with models/demo/drifted: 582 s CPU, 20 min wall at load 5–15 on 2 cores),
-// so the committed files can be reproduced and checked.
+// made from a seed (~1 h of one core with models/demo/drifted: 13 min pretrain, 45 min sft at load 2–4 on 2
+// cores), so the committed files can be reproduced and checked.
 //
-// 1) reference: pretrain the tiny preset on the bundled arithmetic corpus (addition/subtraction); 4,000 steps
-//    of 128 problems (the old 2,000 × 64 stopped at 83% held-out accuracy; 4,000 × 64 reached 97%, 8,000 × 64
-//    98.1% on 1,000 held-out problems, this one 98.9%)
+// 1) reference: pretrain the `demo` preset (d = 128, 3 layers, ~0.6M parameters) on the bundled arithmetic corpus
+//    (addition/subtraction); 2,000 steps of 128 problems reach 98% on 100 held-out problems. (The tiny preset
+//    needed 4,000 × 128 for 98.9%; d = 128 with 2 layers reached 100% in 3,000.)
 // 2) policy: sft on one-digit multiplication with exact KL to the reference on a replay batch of the base
-//    corpus; β = 0.5 rather than docs/sweep-tiny's 0.1: at lr 3e-3 (sweep-tiny: 1e-3 for 200 steps, which
-//    reached only 15% multiplication) β = 0.1 let retention dip to 56–90% over the first 750 steps in a trial
-//    run; at β = 0.5 the committed policy keeps 99% of the reference's held-out base accuracy
+//    corpus, β = 0.5, 8,000 steps of 64 at 3e-3. Its training products have left operands of 1–3 digits, a third
+//    each (--task-max-left 999 --task-left-digits balanced), 50,000 of them drawn (--task-examples: 7,112 distinct
+//    3-digit problems instead of the default 10,000's 2,703, so less to memorise); the held-out split it is scored
+//    on stays 0–99 × one digit, and none of those prompts is in training (the split is by hash of the prompt). On the
+//    0–99 products alone every model tried memorised the ~900 training problems (99.9% right) and generalised to
+//    about half the held-out ones; trials, seed 1, held-out multiplication accuracy (retention ≥ 0.98 at the end in all):
+//      2,000 steps: tiny, 0–99 (the previous demo)                          51%
+//                   tiny, 0–999 (2/3) + 0–99 (1/3)                          40%
+//                   tiny, 0–99, weight decay 1                              27% (retention 0.91)
+//                   d = 128 × 2 layers, 0–99                                49%
+//                   d = 128 × 2 layers, 0–999 (2/3) + 0–99 (1/3)            56%
+//                   `demo`, 1–3 digits balanced, 10,000 drawn               66% (37%, 56% at 1,000, 1,500)
+//      8,000 steps: `demo`, 1–3 digits balanced, 10,000 drawn               51%, 64%, 68%, 78%, 72% at 2,000, 3,000,
+//                                                                           4,000, 4,500, 5,500 (stopped at 5,700)
+//                   `demo`, 1–3 digits balanced, 50,000 drawn (this one)    46%, 60%, 66%, 70%, 72%, 81%, 79%, 79%, 84%,
+//                                                                           80%, 80%, 86%, 85% every 500 from 2,000 to 8,000
+//    Issue #13's 90% is not reached; docs/limits.md lists what was not tried.
+//    The held-out curve is logged every sftEvalEvery steps in the policy's metrics.jsonl. β = 0.5 rather than
+//    docs/sweep-tiny's 0.1: at lr 3e-3 β = 0.1 let the tiny policy's retention dip to 56–90% over the first 750
+//    steps in a trial run; here retention dips to 0.73 in the first 500 steps and is back to 1.0 by 3,000.
 // 3) export both to ONNX with sketch outputs, sketch.json calibrated on both tasks (DemoRecipe.calibration); the
 //    policy reuses the reference's sketch spec, so the gateway scores the policy's activations against the
 //    reference's calibration statistics, and its eval.json gets the held-out sketch percentiles the default
@@ -29,6 +46,8 @@ export interface DemoRecipe {
   /** Output folder holding reference/ and policy/. */
   out: string;
   seed: number;
+  /** Model shape of both checkpoints (--preset). */
+  preset: string;
   pretrainSteps: number;
   pretrainBatch: number;
   /** Peak learning rate of the reference's warmup + cosine schedule. */
@@ -38,6 +57,13 @@ export interface DemoRecipe {
   sftLr: number;
   /** KL weight of the policy's replay anchor. */
   sftBeta: number;
+  /** Steps between the policy's held-out evaluations in metrics.jsonl (the learning curve; evaluation draws nothing from the training streams, so the weights do not depend on it). */
+  sftEvalEvery: number;
+  /** The policy's training products (--task-max-left, --task-left-digits); its held-out evaluation stays 0–99 × one digit. */
+  sftTaskMaxLeft: number;
+  sftTaskLeftDigits: "uniform" | "balanced";
+  /** How many training products the policy's pool draws (--task-examples; the first 10,000 are the default pool). */
+  sftTaskExamples: number;
   /**
    * Both runs warm up linearly for exactly this many steps and log the weights' sha256 after it
    * (metrics.jsonl, `--fingerprint-at`). Warmup LRs do not depend on the run's length, so a run of just these
@@ -60,13 +86,18 @@ export interface DemoRecipe {
 export const DEMO_RECIPE: DemoRecipe = {
   out: "models/demo",
   seed: 1,
-  pretrainSteps: 4000,
+  preset: "demo",
+  pretrainSteps: 2000,
   pretrainBatch: 128,
   pretrainLr: 3e-3,
-  sftSteps: 2000,
+  sftSteps: 8000,
   sftBatch: 64,
   sftLr: 3e-3,
   sftBeta: 0.5,
+  sftEvalEvery: 500,
+  sftTaskMaxLeft: 999,
+  sftTaskLeftDigits: "balanced",
+  sftTaskExamples: 50_000,
   fingerprintAt: 100,
   evalSamples: 100,
   onnxVariant: "standard",
@@ -81,7 +112,7 @@ const common = (r: DemoRecipe) => ({ seed: String(r.seed), backend: "wasm", eval
  */
 export function referenceConfig(r: DemoRecipe, out: string): TrainerConfig {
   return parseTrainerConfig({
-    command: "pretrain", preset: "tiny", steps: String(r.pretrainSteps), batch: String(r.pretrainBatch), lr: String(r.pretrainLr),
+    command: "pretrain", preset: r.preset, steps: String(r.pretrainSteps), batch: String(r.pretrainBatch), lr: String(r.pretrainLr),
     warmupSteps: String(r.fingerprintAt), fingerprintAt: String(r.fingerprintAt), evalEvery: "0", out, ...common(r),
   } satisfies TrainerConfigInput & Record<string, unknown>);
 }
@@ -93,7 +124,8 @@ export function referenceConfig(r: DemoRecipe, out: string): TrainerConfig {
 export function policyConfig(r: DemoRecipe, reference: string, out: string): TrainerConfig {
   return parseTrainerConfig({
     command: "sft", reference, steps: String(r.sftSteps), batch: String(r.sftBatch), lr: String(r.sftLr), beta: String(r.sftBeta), klOn: "replay",
-    warmupSteps: String(r.fingerprintAt), fingerprintAt: String(r.fingerprintAt), evalEvery: "0", out, ...common(r),
+    taskMaxLeft: String(r.sftTaskMaxLeft), taskLeftDigits: r.sftTaskLeftDigits, taskExamples: String(r.sftTaskExamples),
+    warmupSteps: String(r.fingerprintAt), fingerprintAt: String(r.fingerprintAt), evalEvery: String(r.sftEvalEvery), out, ...common(r),
   } satisfies TrainerConfigInput & Record<string, unknown>);
 }
 

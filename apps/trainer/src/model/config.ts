@@ -34,9 +34,9 @@ type PresetShape = Omit<ModelConfig, "vocabSize" | "bosTokenId" | "eosTokenId">;
 export const PRESETS: Record<"tiny" | "demo" | "small", PresetShape> = {
   // ~100k parameters: unit tests and CI.
   tiny: { hiddenSize: 64, intermediateSize: 192, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 16, maxPositions: 128, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: true },
-  // ~0.6M parameters: wider and one layer deeper than tiny, for a demo pair whose one-digit multiplication
-  // generalises past the training products (66% held-out vs tiny's 51%; docs/limits.md). Not the committed pair:
-  // two such checkpoints push the Worker bundle over 10 MiB gzip.
+  // ~0.6M parameters (2.4 MB of float32): wider and one layer deeper than tiny, for the demo pair (models/demo),
+  // whose one-digit multiplication generalises past the training products where tiny's memorised them (51%
+  // held-out; docs/limits.md).
   demo: { hiddenSize: 128, intermediateSize: 384, numLayers: 3, numHeads: 8, numKvHeads: 4, headDim: 16, maxPositions: 128, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: true },
   // ~3M parameters: the β-sweep model.
   small: { hiddenSize: 256, intermediateSize: 704, numLayers: 4, numHeads: 8, numKvHeads: 2, headDim: 32, maxPositions: 128, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: true },

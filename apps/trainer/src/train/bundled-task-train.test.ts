@@ -1,4 +1,4 @@
-// --task-max-left / --task-left-digits: what sft and grpo train on without --data, and that the held-out
+// --task-max-left / --task-left-digits / --task-examples: what sft and grpo train on without --data, and that the held-out
 // evaluation set a run scores (FineTuneRun's taskHeldOut: the default 0–99 × one-digit split) never enters it.
 import { describe, expect, it } from "vitest";
 import { parseTrainerConfig } from "@tether/shared/schemas/trainer-config";
@@ -25,5 +25,15 @@ describe("bundledTaskTrain", () => {
       const [a, b] = x.prompt.slice(0, -1).split("*").map(Number);
       expect(x.completion).toBe(String(a! * b!));
     }
+  });
+
+  it("--task-examples draws more of the same stream: the default set first, then new problems, still no held-out prompt", () => {
+    const wide = { ...sft, taskMaxLeft: "999", taskLeftDigits: "balanced" } as const;
+    const more = bundledTaskTrain(parseTrainerConfig({ ...wide, taskExamples: "30000" }));
+    expect(more).toHaveLength(30_000);
+    expect(more.slice(0, BUNDLED_EXAMPLES)).toEqual(bundledTaskTrain(parseTrainerConfig(wide)));
+    expect(new Set(more.map((x) => x.prompt)).size).toBeGreaterThan(new Set(more.slice(0, BUNDLED_EXAMPLES).map((x) => x.prompt)).size);
+    const heldOut = new Set(bundledDataset("multiplication", "heldout", 3, 104).map((x) => x.prompt));
+    expect(more.filter((x) => heldOut.has(x.prompt))).toEqual([]);
   });
 });

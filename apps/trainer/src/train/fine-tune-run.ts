@@ -151,11 +151,12 @@ export class FineTuneRun {
 
 /**
  * The bundled new task's training problems (sft and grpo without --data): --task-max-left and --task-left-digits
- * widen them; the held-out evaluation set (taskHeldOut) keeps the default task.
- * @example bundledTaskTrain(parseTrainerConfig({ command: "sft", taskMaxLeft: "999", taskLeftDigits: "balanced" }))
+ * widen them, --task-examples draws more of them (the first BUNDLED_EXAMPLES are the default set: one seeded
+ * stream); the held-out evaluation set (taskHeldOut) keeps the default task.
+ * @example bundledTaskTrain(parseTrainerConfig({ command: "sft", taskMaxLeft: "999", taskLeftDigits: "balanced", taskExamples: "50000" }))
  */
 export function bundledTaskTrain(cfg: TrainerConfig): TaskExample[] {
-  return bundledDataset(NEW_TASK_DATASET, "train", cfg.seed, BUNDLED_EXAMPLES, {
+  return bundledDataset(NEW_TASK_DATASET, "train", cfg.seed, cfg.taskExamples ?? BUNDLED_EXAMPLES, {
     ...(cfg.taskMaxLeft !== undefined ? { maxLeft: cfg.taskMaxLeft } : {}),
     ...(cfg.taskLeftDigits !== undefined ? { leftDigits: cfg.taskLeftDigits } : {}),
   });

@@ -80,6 +80,8 @@ describe("trainerConfig ranges", () => {
     expect(parseTrainerConfig(sft).taskMaxLeft).toBeUndefined(); // unset: the bundled task's own default (0–99, uniform)
     expect(problemsOf({ ...sft, taskMaxLeft: -1 })).toEqual(["--task-max-left: must be an integer in [0, 10000000] (got -1)"]);
     expect(problemsOf({ ...sft, taskLeftDigits: "log" })).toHaveLength(1);
+    expect(parseTrainerConfig({ ...sft, taskExamples: "50000" }).taskExamples).toBe(50_000);
+    expect(problemsOf({ ...sft, taskExamples: 0 })).toEqual(["--task-examples: must be an integer in [1, 10000000] (got 0)"]);
   });
 
   it("reports several problems at once, one line each", () => {

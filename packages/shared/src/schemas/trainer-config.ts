@@ -104,6 +104,7 @@ const base = z.strictObject({
   // evaluation stays 0–99 × one digit, and no held-out prompt is ever drawn: the split is by hash of the prompt)
   taskMaxLeft: numeric(int(0, 10_000_000)).optional(), // largest left operand of the training products; default 99
   taskLeftDigits: oneOf(["uniform", "balanced"]).optional(), // left operand: uniform over 0..taskMaxLeft (default), or each digit count equally likely
+  taskExamples: numeric(int(1, 10_000_000)).optional(), // training products drawn (repeats allowed); default 10,000. More distinct problems, less to memorise
   out: text().optional(), // output dir; default chosen by the trainer (runs/<command>-<id>)
   backend: oneOf(["auto", "node-gpu", "node", "wasm", "cpu"]).default("auto"), // auto: node-gpu, else node, else wasm, else cpu
   // data-parallel replicas (worker threads, each its own backend) for pretrain, sft, grpo; auto = physical cores
