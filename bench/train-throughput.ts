@@ -8,7 +8,8 @@
 //   CPU         CPU time of the whole process, every thread (user + system): the work of a step;
 //   idle est.   what a step would take on idle cores: (CPU − serial)/N + serial, where serial is the part only
 //               the main thread runs (AdamW, the gradient sum, publishing weights) while replicas wait.
-// Ratios are tokens/s over the anchor's (1 thread): "CPU" = one core doing all the work, "idle" = the estimate.
+// Ratios are tokens/s over the anchor's (1 thread): "wall" = this run (the goal's figure on an idle machine),
+// "CPU" = one core doing all the work, "idle" = the estimate.
 // Rerun with `npm run bench -- train`.
 import { cpus, loadavg } from "node:os";
 import { initBackend } from "../apps/trainer/src/backend";
@@ -76,7 +77,7 @@ export async function benchTrain(): Promise<void> {
   console.log(
     `train throughput · backend ${backend} · batch ${B}×${T} · ${cpus().length} logical / ${physicalCores()} physical cores · load ${load0.map((x) => x.toFixed(2)).join(" ")}`,
   );
-  console.log("preset  params  KL  workers │ wall ms  tok/s │ CPU ms  tok/CPU-s │ serial  idle est. ms  tok/s │ PyTorch 1 thr  ratio CPU  ratio idle");
+  console.log("preset  params  KL  workers │ wall ms  tok/s │ CPU ms  tok/CPU-s │ serial  idle est. ms  tok/s │ PyTorch 1 thr  ratio wall  ratio CPU  ratio idle");
   const task = rowBatch();
   for (const preset of ["tiny", "small"] as const) {
     const rig = makeRig(preset, B, T);
@@ -107,7 +108,7 @@ export async function benchTrain(): Promise<void> {
         const anchor = PYTORCH_ANCHOR[preset][kind];
         const n = (x: number, w: number) => Math.round(x).toString().padStart(w);
         console.log(
-          `${preset.padEnd(7)} ${(countParams(rig.c) / 1e6).toFixed(2)}M  ${(kind === "kl" ? "yes" : "no").padEnd(3)} ${String(workers).padStart(7)} │${n(wall, 8)} ${n(tps(wall), 6)} │${n(cpu, 7)} ${n(tps(cpu), 10)} │${n(serial, 7)} ${n(idle, 13)} ${n(tps(idle), 6)} │${n(anchor, 14)} ${(tps(cpu) / anchor).toFixed(2).padStart(9)}× ${(tps(idle) / anchor).toFixed(2).padStart(10)}×`,
+          `${preset.padEnd(7)} ${(countParams(rig.c) / 1e6).toFixed(2)}M  ${(kind === "kl" ? "yes" : "no").padEnd(3)} ${String(workers).padStart(7)} │${n(wall, 8)} ${n(tps(wall), 6)} │${n(cpu, 7)} ${n(tps(cpu), 10)} │${n(serial, 7)} ${n(idle, 13)} ${n(tps(idle), 6)} │${n(anchor, 14)} ${(tps(wall) / anchor).toFixed(2).padStart(10)}× ${(tps(cpu) / anchor).toFixed(2).padStart(9)}× ${(tps(idle) / anchor).toFixed(2).padStart(10)}×`,
         );
       }
     }
