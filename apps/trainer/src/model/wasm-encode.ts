@@ -1,5 +1,15 @@
 // A minimal WebAssembly encoder: just what the trainer's hand-assembled kernels need (wasm-gemm.ts,
-// wasm-layout.ts). Functions are written as arrays of opcode bytes; locals and parameters by index.
+// wasm-layout.ts, train/wasm-adamw.ts), and the parts of tfjs-wasm's backend those kernels reach into.
+// Functions are written as arrays of opcode bytes; locals and parameters by index.
+import type * as tf from "@tensorflow/tfjs";
+
+/** What the kernels use of tfjs-wasm's BackendWasm (not in its typings): its memory and where tensors live. */
+export interface WasmBackendInternals {
+  wasm: { asm: { memory: WebAssembly.Memory } };
+  dataIdMap: { get(id: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
 export const uleb = (n: number): number[] => {
   const out: number[] = [];
   do {

@@ -10,7 +10,7 @@
 //   (f32x4), plain scalar loops for the < 4 leftover rows and columns; k summed in tfjs-wasm's order (below).
 // A product with B transposed is computed on a transposed copy of B (tf.transpose, one fast kernel).
 import * as tf from "@tensorflow/tfjs";
-import { F32, forLoop, I32, inc, moduleBytes, op, uleb, V128, vec } from "./wasm-encode";
+import { F32, forLoop, I32, inc, moduleBytes, op, uleb, V128, vec, type WasmBackendInternals } from "./wasm-encode";
 
 export const GEMM_KERNEL = "TetherBatchGemm";
 
@@ -109,11 +109,6 @@ export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
 }
 
 // ---- the tfjs kernel ------------------------------------------------------------------------------------
-interface WasmBackendInternals {
-  wasm: { asm: { memory: WebAssembly.Memory } };
-  dataIdMap: { get(id: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-}
 
 let registered: boolean | null = null;
 

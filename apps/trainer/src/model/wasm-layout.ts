@@ -16,7 +16,7 @@
 //   GatherV2   (batchDims 0, float32 / int32) copies whole rows: RoPE's cos/sin by position took ~1 ms a forward.
 // Anything else (other dtypes, other reductions) goes to the kernel that was registered before.
 import * as tf from "@tensorflow/tfjs";
-import { body, forLoop, I32, inc, moduleBytes, op, V128 } from "./wasm-encode";
+import { body, forLoop, I32, inc, moduleBytes, op, V128, type WasmBackendInternals } from "./wasm-encode";
 
 // ---- the WebAssembly part: 4×4 blocks of a 2-D transpose, and column sums four columns at a time ----------
 
@@ -108,11 +108,6 @@ interface LayoutModule {
   cs(px: number, po: number, R: number, C: number, C4: number): void;
 }
 
-interface WasmBackendInternals {
-  wasm: { asm: { memory: WebAssembly.Memory } };
-  dataIdMap: { get(id: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 /** Drop size-1 axes and merge runs of axes that stay adjacent and in order: [shape, perm] of a smaller transpose. */
@@ -252,85 +247,72 @@ export function installLayoutKernels(): void {
   if (!(backend.wasm?.asm?.memory instanceof WebAssembly.Memory)) return;
   const memory = backend.wasm.asm.memory;
   const wasm = new WebAssembly.Instance(new WebAssembly.Module(layoutModuleBytes()), { env: { memory } }).exports as unknown as LayoutModule;
-  const originalTranspose = tf.getKernel("Transpose", "wasm")!;
-  const originalSum = tf.getKernel("Sum", "wasm")!;
-  const originalIdentity = tf.getKernel("Identity", "wasm")!;
-  const originalGather = tf.getKernel("GatherV2", "wasm")!;
+  /** Re-register `name` on wasm with `kernelFunc`, which may hand a case back to the kernel it replaces. */
+  const replace = (name: string, kernelFunc: (args: KernelArgs, original: tf.KernelFunc) => tf.TensorInfo | tf.TensorInfo[]): tf.KernelConfig => {
+    const original = tf.getKernel(name, "wasm")!;
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({ ...original, kernelFunc: (args: KernelArgs) => kernelFunc(args, original.kernelFunc) });
+    return original;
+  };
   const view = (t: tf.TensorInfo, be: WasmBackendInternals, n: number) => {
     const offset = be.dataIdMap.get(t.dataId).memoryOffset;
     return t.dtype === "int32" ? new Int32Array(memory.buffer, offset, n) : new Float32Array(memory.buffer, offset, n);
   };
 
-  tf.unregisterKernel("Transpose", "wasm");
-  tf.registerKernel({
-    ...originalTranspose,
-    kernelFunc: (args: KernelArgs) => {
-      const { x } = args.inputs as { x: tf.TensorInfo };
-      const perm = (args.attrs as unknown as { perm: number[] }).perm;
-      if ((x.dtype !== "float32" && x.dtype !== "int32") || perm.every((p, i) => p === i)) return originalTranspose.kernelFunc(args);
-      const be = args.backend as unknown as WasmBackendInternals;
-      const out = be.makeOutput(perm.map((p) => x.shape[p]!), x.dtype);
-      const n = x.shape.reduce((a, b) => a * b, 1);
-      if (n > 0) transposeInto(view(x, be, n), view(out, be, n), x.shape, perm, wasm); // views after makeOutput: it may grow memory
-      return out;
-    },
+  const originalTranspose = replace("Transpose", (args, original) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const perm = (args.attrs as unknown as { perm: number[] }).perm;
+    if ((x.dtype !== "float32" && x.dtype !== "int32") || perm.every((p, i) => p === i)) return original(args);
+    const be = args.backend as unknown as WasmBackendInternals;
+    const out = be.makeOutput(perm.map((p) => x.shape[p]!), x.dtype);
+    const n = x.shape.reduce((a, b) => a * b, 1);
+    if (n > 0) transposeInto(view(x, be, n), view(out, be, n), x.shape, perm, wasm); // views after makeOutput: it may grow memory
+    return out;
   });
 
   // Identity (tf.clone: every tensor a tf.customGrad saves for its backward pass goes through it) copied the
   // data; tensors are immutable, so like Reshape it now shares the buffer and counts one more reference.
-  tf.unregisterKernel("Identity", "wasm");
-  tf.registerKernel({
-    ...originalIdentity,
-    kernelFunc: (args: KernelArgs) => {
-      const { x } = args.inputs as { x: tf.TensorInfo };
-      if (x.dtype === "string") return originalIdentity.kernelFunc(args);
-      (args.backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
+  const originalIdentity = replace("Identity", (args, original) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype === "string") return original(args);
+    (args.backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
 
   // GatherV2 (RoPE's cos/sin rows by position): tfjs-wasm's generic strided loop took ~1 ms for 1,024 rows of 16;
   // rows are copied here. Indices are checked as tfjs-wasm checks them, with its message.
-  tf.unregisterKernel("GatherV2", "wasm");
-  tf.registerKernel({
-    ...originalGather,
-    kernelFunc: (args: KernelArgs) => {
-      const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
-      const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
-      if ((x.dtype !== "float32" && x.dtype !== "int32") || indices.dtype !== "int32" || batchDims !== 0) return originalGather.kernelFunc(args);
-      const be = args.backend as unknown as WasmBackendInternals;
-      const a = axis < 0 ? axis + x.shape.length : axis;
-      const [outer, dim, slice] = [x.shape.slice(0, a).reduce((p, d) => p * d, 1), x.shape[a]!, x.shape.slice(a + 1).reduce((p, d) => p * d, 1)];
-      const n = indices.shape.reduce((p, d) => p * d, 1);
-      const idx = new Int32Array(memory.buffer, be.dataIdMap.get(indices.dataId).memoryOffset, n).slice();
-      for (const i of idx) {
-        if (!(i >= 0 && i <= dim - 1)) throw new Error(`GatherV2: the index value ${i} is not in [0, ${dim - 1}]`);
-      }
-      const out = be.makeOutput([...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)], x.dtype);
-      if (outer * n * slice === 0) return out;
-      gatherRowsInto(view(x, be, outer * dim * slice), view(out, be, outer * n * slice), idx, outer, dim, slice);
-      return out;
-    },
+  const originalGather = replace("GatherV2", (args, original) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
+    if ((x.dtype !== "float32" && x.dtype !== "int32") || indices.dtype !== "int32" || batchDims !== 0) return original(args);
+    const be = args.backend as unknown as WasmBackendInternals;
+    const a = axis < 0 ? axis + x.shape.length : axis;
+    const [outer, dim, slice] = [x.shape.slice(0, a).reduce((p, d) => p * d, 1), x.shape[a]!, x.shape.slice(a + 1).reduce((p, d) => p * d, 1)];
+    const n = indices.shape.reduce((p, d) => p * d, 1);
+    const idx = new Int32Array(memory.buffer, be.dataIdMap.get(indices.dataId).memoryOffset, n).slice();
+    for (const i of idx) {
+      if (!(i >= 0 && i <= dim - 1)) throw new Error(`GatherV2: the index value ${i} is not in [0, ${dim - 1}]`);
+    }
+    const out = be.makeOutput([...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)], x.dtype);
+    if (outer * n * slice === 0) return out;
+    gatherRowsInto(view(x, be, outer * dim * slice), view(out, be, outer * n * slice), idx, outer, dim, slice);
+    return out;
   });
 
-  tf.unregisterKernel("Sum", "wasm");
-  tf.registerKernel({
-    ...originalSum,
-    kernelFunc: (args: KernelArgs) => {
-      const { x } = args.inputs as { x: tf.TensorInfo };
-      const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
-      const rank = x.shape.length;
-      const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
-      const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
-      if (x.dtype !== "float32" || !leading) return originalSum.kernelFunc(args);
-      const be = args.backend as unknown as WasmBackendInternals;
-      const kept = x.shape.slice(axes.length);
-      const R = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
-      const C = kept.reduce((a, b) => a * b, 1);
-      const out = be.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, "float32");
-      if (C > 0) columnSumsInto(view(x, be, R * C) as Float32Array, view(out, be, C) as Float32Array, R, C, wasm);
-      return out;
-    },
+  const originalSum = replace("Sum", (args, original) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const rank = x.shape.length;
+    const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
+    const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+    if (x.dtype !== "float32" || !leading) return original(args);
+    const be = args.backend as unknown as WasmBackendInternals;
+    const kept = x.shape.slice(axes.length);
+    const R = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+    const C = kept.reduce((a, b) => a * b, 1);
+    const out = be.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, "float32");
+    if (C > 0) columnSumsInto(view(x, be, R * C) as Float32Array, view(out, be, C) as Float32Array, R, C, wasm);
+    return out;
   });
   replaced = { transpose: originalTranspose, sum: originalSum, identity: originalIdentity, gather: originalGather };
 }

@@ -29,14 +29,14 @@ export async function setupBackend(cfg: TrainerConfig, log: (line: string) => vo
  * @example modelConfigFor("tiny", tok).hiddenSize // 64
  */
 export function modelConfigFor(preset: string, tok: Tokenizer): ModelConfig {
-  if (preset === "tiny" || preset === "demo" || preset === "small") {
-    return validateModelConfig({ ...PRESETS[preset], vocabSize: tok.vocabSize, bosTokenId: tok.eosId, eosTokenId: tok.eosId });
+  if (Object.hasOwn(PRESETS, preset)) {
+    return validateModelConfig({ ...PRESETS[preset as keyof typeof PRESETS], vocabSize: tok.vocabSize, bosTokenId: tok.eosId, eosTokenId: tok.eosId });
   }
   let hf: Record<string, unknown>;
   try {
     hf = JSON.parse(readFileSync(preset, "utf8"));
   } catch (e) {
-    throw new Error(`--preset: "${preset}" is not tiny, demo, small or a readable config.json (${(e as Error).message})`);
+    throw new Error(`--preset: "${preset}" is not ${Object.keys(PRESETS).join(", ")} or a readable config.json (${(e as Error).message})`);
   }
   const c = fromHfConfig(hf);
   if (c.vocabSize < tok.vocabSize) throw new Error(`--preset: vocab_size ${c.vocabSize} is smaller than the tokenizer's ${tok.vocabSize}`);

@@ -10,7 +10,7 @@
 // the < 4 leftover elements use Math.fround on float64 results, which rounds +, −, ×, ÷ and √ of float32
 // inputs exactly as float32 arithmetic does (53 ≥ 2·24 + 2 bits).
 import * as tf from "@tensorflow/tfjs";
-import { body, F32, forLoop, I32, moduleBytes, op, V128 } from "../model/wasm-encode";
+import { body, F32, forLoop, I32, moduleBytes, op, V128, type WasmBackendInternals } from "../model/wasm-encode";
 
 export const ADAMW_KERNEL = "TetherAdamW";
 
@@ -106,11 +106,6 @@ function scalarValues(s: AdamWScalars): number[] {
   return [s.clip, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.bias1, s.bias2, s.eps, s.weightDecay, s.lrScale].map(Math.fround);
 }
 
-interface WasmBackendInternals {
-  wasm: { asm: { memory: WebAssembly.Memory } };
-  dataIdMap: { get(id: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-}
 
 let registered: boolean | null = null;
 let sumsq: ((px: number, n: number) => number) | null = null;
